@@ -1,0 +1,99 @@
+"""The process's one trust decision: settings read once, context built once.
+
+``for_pip(isolated)`` answers ``None`` when the shim is off, a ``Trust`` when
+it is on, and raises ``ShimError`` when a setting is bad. The answer is
+cached for the life of the process (one per value of ``isolated``), so every
+``PipSession`` of a pip run, in any thread, shares one ``ssl.SSLContext``.
+"""
+
+from __future__ import annotations
+
+import os
+import ssl
+import threading
+from typing import Dict, Iterable, Optional, Tuple, Union
+
+from . import settings as settings_module
+from .settings import Setting, Settings, ShimError
+from .stores import build_context, load_bundle
+
+_lock = threading.Lock()
+_cache: Dict[bool, Union["Trust", ShimError, None]] = {}
+
+
+class Trust:
+    """The shim's context, plus the bundles pip was given, added as they come."""
+
+    def __init__(self, settings: Settings, context: ssl.SSLContext) -> None:
+        self.settings = settings
+        self.context = context
+        self._loaded: set[str] = set()
+        self._named: Dict[str, HostnameContext] = {}
+        self._lock = threading.Lock()
+
+    def add_pip_bundles(self, bundles: Iterable[Tuple[str, str]]) -> None:
+        """Load each ``(path, source)`` bundle pip was given, once."""
+        for path, source in bundles:
+            key = os.path.abspath(path)
+            if key in self._loaded:
+                continue
+            with self._lock:
+                if key not in self._loaded:
+                    load_bundle(self.context, path, Setting("cert", path, source))
+                    self._loaded.add(key)
+
+    def context_for_ip(self, host: str) -> "HostnameContext":
+        """The shared context, but handing ``host`` to ``wrap_socket``."""
+        named = self._named.get(host)
+        if named is None:
+            named = self._named.setdefault(host, HostnameContext(self.context, host))
+        return named
+
+
+class HostnameContext:
+    """The shared context, with ``server_hostname`` filled in for an IP host.
+
+    urllib3 1.x leaves ``server_hostname`` out when the host is an IP address,
+    and a context that checks hostnames then refuses to connect. This passes
+    the address, so OpenSSL checks it against the certificate's IP SANs.
+    Every other attribute, read or set, is the shared context's.
+    """
+
+    def __init__(self, context: ssl.SSLContext, host: str) -> None:
+        object.__setattr__(self, "_context", context)
+        object.__setattr__(self, "_host", host)
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._context, name)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        setattr(self._context, name, value)
+
+    def wrap_socket(self, sock: object, *args: object, **kwargs: object) -> object:
+        kwargs["server_hostname"] = kwargs.get("server_hostname") or self._host
+        return self._context.wrap_socket(sock, *args, **kwargs)  # type: ignore[arg-type]
+
+    def wrap_bio(self, incoming: object, outgoing: object, *args: object, **kwargs: object) -> object:
+        kwargs["server_hostname"] = kwargs.get("server_hostname") or self._host
+        return self._context.wrap_bio(incoming, outgoing, *args, **kwargs)  # type: ignore[arg-type]
+
+
+def for_pip(isolated: bool) -> Optional[Trust]:
+    """The trust for this process: None when off; raises ShimError when bad."""
+    with _lock:
+        if isolated not in _cache:
+            _cache[isolated] = _decide(isolated)
+        answer = _cache[isolated]
+    if isinstance(answer, ShimError):
+        raise answer
+    return answer
+
+
+def _decide(isolated: bool) -> Union[Trust, ShimError, None]:
+    try:
+        settings = settings_module.read(isolated)
+        if not settings.is_on():
+            return None
+        return Trust(settings, build_context(settings))
+    except ShimError as error:
+        return error
