@@ -64,9 +64,7 @@ class Settings:
             return True
         if word in OFF_WORDS:
             return False
-        raise self.enabled.error(
-            "not a switch value (on: 1 true yes on; off: 0 false no off)"
-        )
+        raise self.enabled.error("not a switch value (on: 1 true yes on; off: 0 false no off)")
 
     def extra_ca_paths(self) -> list[str]:
         """The extra CA paths, split on os.pathsep and newlines, expanded."""
@@ -107,9 +105,7 @@ def _default(name: str) -> Setting:
     return Setting(name, NAMES[name][1], "default")
 
 
-def _from_environment(
-    name: str, environ: Mapping[str, str], isolated: bool
-) -> Setting | None:
+def _from_environment(name: str, environ: Mapping[str, str], isolated: bool) -> Setting | None:
     variable = NAMES[name][0]
     if isolated or variable not in environ:
         return None

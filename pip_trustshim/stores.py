@@ -49,7 +49,10 @@ def store_context(store: Setting) -> ssl.SSLContext:
     if store.value == "certifi":
         load_bundle(context, certifi_bundle(store), store)
     else:
-        load_bundle(context, expand(store.value), store)
+        path = expand(store.value)
+        if not os.path.exists(path):
+            raise store.error("neither 'system', 'certifi' nor an existing file or directory")
+        load_bundle(context, path, store)
     return context
 
 

@@ -11,14 +11,14 @@ from __future__ import annotations
 import os
 import ssl
 import threading
-from typing import Dict, Iterable, Optional, Tuple, Union
+from typing import Any, Dict, Iterable, Optional, Tuple, Union
 
 from . import settings as settings_module
 from .settings import Setting, Settings, ShimError
 from .stores import build_context, load_bundle
 
 _lock = threading.Lock()
-_cache: Dict[bool, Union["Trust", ShimError, None]] = {}
+_cache: Dict[bool, Union[Trust, ShimError, None]] = {}
 
 
 class Trust:
@@ -42,7 +42,7 @@ class Trust:
                     load_bundle(self.context, path, Setting("cert", path, source))
                     self._loaded.add(key)
 
-    def context_for_ip(self, host: str) -> "HostnameContext":
+    def context_for_ip(self, host: str) -> HostnameContext:
         """The shared context, but handing ``host`` to ``wrap_socket``."""
         named = self._named.get(host)
         if named is None:
@@ -59,6 +59,9 @@ class HostnameContext:
     Every other attribute, read or set, is the shared context's.
     """
 
+    _context: ssl.SSLContext
+    _host: str
+
     def __init__(self, context: ssl.SSLContext, host: str) -> None:
         object.__setattr__(self, "_context", context)
         object.__setattr__(self, "_host", host)
@@ -69,13 +72,13 @@ class HostnameContext:
     def __setattr__(self, name: str, value: object) -> None:
         setattr(self._context, name, value)
 
-    def wrap_socket(self, sock: object, *args: object, **kwargs: object) -> object:
+    def wrap_socket(self, sock: Any, *args: Any, **kwargs: Any) -> Any:
         kwargs["server_hostname"] = kwargs.get("server_hostname") or self._host
-        return self._context.wrap_socket(sock, *args, **kwargs)  # type: ignore[arg-type]
+        return self._context.wrap_socket(sock, *args, **kwargs)
 
-    def wrap_bio(self, incoming: object, outgoing: object, *args: object, **kwargs: object) -> object:
+    def wrap_bio(self, incoming: Any, outgoing: Any, *args: Any, **kwargs: Any) -> Any:
         kwargs["server_hostname"] = kwargs.get("server_hostname") or self._host
-        return self._context.wrap_bio(incoming, outgoing, *args, **kwargs)  # type: ignore[arg-type]
+        return self._context.wrap_bio(incoming, outgoing, *args, **kwargs)
 
 
 def for_pip(isolated: bool) -> Optional[Trust]:

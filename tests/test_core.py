@@ -1,0 +1,398 @@
+"""End to end: SPEC.md's "Settings", "What is trusted" and "When something is
+wrong", each shown with real pip in a real venv against a real TLS index.
+
+Every case runs on two pips: 23.2.1 on CPython 3.11 (vendored urllib3 1.x,
+no truststore of its own) and 26.3 on CPython 3.13 (urllib3 2.x, pip's own
+truststore + certifi trust). Each pip run gets a scrubbed environment and a
+fresh HOME (see ``support.scrubbed_env``).
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Dict, Iterator, List, Optional
+
+import pytest
+from support import Pki, TlsIndex, Venv, fresh_venv, make_venv
+
+PIPS = [("3.11", "23.2.1"), ("3.13", "26.3")]
+UNKNOWN_ISSUER = "unable to get local issuer certificate"
+
+
+@pytest.fixture(params=PIPS, ids=[f"py{py}-pip{pip}" for py, pip in PIPS], scope="module")
+def venv(request: pytest.FixtureRequest, project_wheel: Path) -> Venv:
+    python_version, pip_version = request.param
+    return make_venv(python_version, pip_version, project_wheel)
+
+
+@pytest.fixture
+def other_index(pki: Pki, dists: Path) -> Iterator[TlsIndex]:
+    """An index whose certificate comes from the CA nobody trusts."""
+    with TlsIndex(pki, dists, leaf="unknown-ca") as idx:
+        yield idx
+
+
+def download(
+    venv: Venv,
+    home: Path,
+    url: str,
+    env: Optional[Dict[str, str]] = None,
+    args: Optional[List[str]] = None,
+    config_file: Optional[str] = None,
+) -> subprocess.CompletedProcess[str]:
+    """``pip download tinypkg`` from ``url`` into a fresh directory under HOME."""
+    dest = home / "downloads"
+    shutil.rmtree(dest, ignore_errors=True)
+    command = ["download", "--no-deps", "--retries", "0", "--timeout", "20"]
+    command += ["-d", str(dest), "--index-url", url, *(args or []), "tinypkg"]
+    return venv.pip(command, home, env=env, config_file=config_file)
+
+
+def shim(store: str, **more: str) -> Dict[str, str]:
+    """Environment that switches the shim on with ``store``."""
+    return {"PIP_TRUSTSHIM": "1", "PIP_TRUSTSHIM_STORE": store, **more}
+
+
+def assert_downloaded(proc: subprocess.CompletedProcess[str], home: Path) -> None:
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert (home / "downloads" / "tinypkg-1.0-py3-none-any.whl").is_file()
+    assert "pip-trustshim" not in proc.stderr
+
+
+def assert_refused(proc: subprocess.CompletedProcess[str], home: Path, reason: str) -> None:
+    """pip failed because certificate verification failed, for ``reason``."""
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0, out
+    assert not (home / "downloads" / "tinypkg-1.0-py3-none-any.whl").exists()
+    assert "CERTIFICATE_VERIFY_FAILED" in out, out
+    assert reason in out, out
+
+
+def assert_shim_error(
+    proc: subprocess.CompletedProcess[str], index: TlsIndex, *expected: str
+) -> None:
+    """pip stopped with one ``pip-trustshim:`` line, no traceback, no connection."""
+    lines = [line for line in proc.stderr.splitlines() if "pip-trustshim:" in line]
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith(("pip-trustshim:", "ERROR: pip-trustshim:")), lines[0]
+    for text in expected:
+        assert text in lines[0], lines[0]
+    assert "Traceback" not in proc.stdout + proc.stderr
+    assert index.connections == 0
+
+
+def write_config(path: Path, **settings: str) -> Path:
+    """A pip.conf with a ``[trustshim]`` section (keys given with '_' for '-')."""
+    body = "".join(f"{key.replace('_', '-')} = {value}\n" for key, value in settings.items())
+    path.write_text(f"[trustshim]\n{body}")
+    return path
+
+
+# ----------------------------------------------------------------- switching
+
+
+def test_off_by_default_pip_is_native(venv: Venv, home: Path, index: TlsIndex, pki: Pki) -> None:
+    assert_refused(download(venv, home, index.url), home, UNKNOWN_ISSUER)
+    proc = download(venv, home, index.url, args=["--cert", str(pki.ca_pem)])
+    assert_downloaded(proc, home)
+
+
+@pytest.mark.parametrize("word", ["1", "true", "YES", "On"])
+def test_on_words_switch_on(venv: Venv, home: Path, index: TlsIndex, pki: Pki, word: str) -> None:
+    env = {"PIP_TRUSTSHIM": word, "PIP_TRUSTSHIM_STORE": str(pki.ca_pem)}
+    assert_downloaded(download(venv, home, index.url, env=env), home)
+
+
+@pytest.mark.parametrize("word", ["0", "false", "No", "OFF"])
+def test_off_words_switch_off(venv: Venv, home: Path, index: TlsIndex, pki: Pki, word: str) -> None:
+    env = {"PIP_TRUSTSHIM": word, "PIP_TRUSTSHIM_STORE": str(pki.ca_pem)}
+    assert_refused(download(venv, home, index.url, env=env), home, UNKNOWN_ISSUER)
+
+
+def test_settings_from_pip_conf(venv: Venv, home: Path, index: TlsIndex, pki: Pki) -> None:
+    conf = write_config(home / "pip.conf", enabled="yes", store=str(pki.ca_pem))
+    assert_downloaded(download(venv, home, index.url, config_file=str(conf)), home)
+
+
+def test_environment_wins_over_pip_conf(venv: Venv, home: Path, index: TlsIndex, pki: Pki) -> None:
+    conf = write_config(home / "pip.conf", enabled="yes", store="/nowhere/ca.pem")
+    env = {"PIP_TRUSTSHIM_STORE": str(pki.ca_pem)}
+    assert_downloaded(download(venv, home, index.url, env=env, config_file=str(conf)), home)
+    proc = download(venv, home, index.url, env={"PIP_TRUSTSHIM": "0"}, config_file=str(conf))
+    assert_refused(proc, home, UNKNOWN_ISSUER)
+
+
+def test_pip_config_set_writes_what_the_shim_reads(
+    venv: Venv, home: Path, index: TlsIndex, pki: Pki
+) -> None:
+    # PIP_CONFIG_FILE names a file that does not exist, so pip uses the user
+    # file under this test's HOME (and the machine's global files, which
+    # hold nothing about the test CA).
+    user = {"XDG_CONFIG_DIRS": str(home / "xdg")}
+    absent = str(home / "absent.conf")
+    for key, value in (("trustshim.enabled", "yes"), ("trustshim.store", str(pki.ca_pem))):
+        proc = venv.pip(["config", "set", key, value], home, env=user, config_file=absent)
+        assert proc.returncode == 0, proc.stderr
+    assert (home / ".config" / "pip" / "pip.conf").is_file()
+    got = venv.pip(["config", "get", "trustshim.store"], home, env=user, config_file=absent)
+    assert got.stdout.strip() == str(pki.ca_pem)
+    proc = download(venv, home, index.url, env=user, config_file=absent)
+    assert_downloaded(proc, home)
+
+
+def test_isolated_ignores_environment(venv: Venv, home: Path, index: TlsIndex, pki: Pki) -> None:
+    proc = download(venv, home, index.url, env=shim(str(pki.ca_pem)), args=["--isolated"])
+    assert_refused(proc, home, UNKNOWN_ISSUER)
+    # PIP_CONFIG_FILE is still read under --isolated; PIP_TRUSTSHIM=0 is not.
+    conf = write_config(home / "pip.conf", enabled="on", store=str(pki.ca_pem))
+    proc = download(
+        venv,
+        home,
+        index.url,
+        env={"PIP_TRUSTSHIM": "0"},
+        args=["--isolated"],
+        config_file=str(conf),
+    )
+    assert_downloaded(proc, home)
+
+
+def test_home_and_variables_expand(venv: Venv, home: Path, index: TlsIndex, pki: Pki) -> None:
+    (home / "certs dir").mkdir()
+    (home / "certs dir" / "corp ca é.pem").write_bytes(pki.ca_pem.read_bytes())
+    env = shim("~/certs dir/corp ca é.pem")
+    assert_downloaded(download(venv, home, index.url, env=env), home)
+    env = shim("$CERTS/corp ca é.pem", CERTS=str(home / "certs dir"))
+    assert_downloaded(download(venv, home, index.url, env=env), home)
+
+
+# ------------------------------------------------------------ what is trusted
+
+
+def test_bundle_store_trusts_only_that_bundle(
+    venv: Venv, home: Path, index: TlsIndex, other_index: TlsIndex, pki: Pki
+) -> None:
+    assert_downloaded(download(venv, home, index.url, env=shim(str(pki.ca_pem))), home)
+    # Neither the system store (here made to hold the other CA) nor certifi.
+    env = shim(str(pki.ca_pem), SSL_CERT_FILE=str(pki.other_ca_pem))
+    assert_refused(download(venv, home, other_index.url, env=env), home, UNKNOWN_ISSUER)
+
+
+def test_extra_cas_are_added(
+    venv: Venv, home: Path, index: TlsIndex, other_index: TlsIndex, pki: Pki
+) -> None:
+    env = shim(str(pki.ca_pem), PIP_TRUSTSHIM_EXTRA_CA=str(pki.other_ca_pem))
+    assert_downloaded(download(venv, home, other_index.url, env=env), home)
+    # Several, separated by os.pathsep in the environment and by newlines in pip.conf.
+    env = shim("certifi", PIP_TRUSTSHIM_EXTRA_CA=f"{pki.other_ca_pem}:{pki.ca_pem}")
+    assert_downloaded(download(venv, home, other_index.url, env=env), home)
+    conf = home / "pip.conf"
+    conf.write_text(
+        f"[trustshim]\nenabled = 1\nstore = certifi\nextra-ca =\n    {pki.ca_pem}\n"
+        f"    {pki.other_ca_pem}\n"
+    )
+    assert_downloaded(download(venv, home, other_index.url, config_file=str(conf)), home)
+
+
+def test_hashed_directory_store(venv: Venv, home: Path, index: TlsIndex, pki: Pki) -> None:
+    hashed = home / "hashed"
+    hashed.mkdir()
+    subject_hash = subprocess.run(
+        ["openssl", "x509", "-hash", "-noout", "-in", str(pki.ca_pem)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    (hashed / f"{subject_hash}.0").write_bytes(pki.ca_pem.read_bytes())
+    assert_downloaded(download(venv, home, index.url, env=shim(str(hashed))), home)
+
+
+def test_system_store(
+    venv: Venv, home: Path, index: TlsIndex, other_index: TlsIndex, pki: Pki
+) -> None:
+    # On Linux the OS store is OpenSSL's default paths: SSL_CERT_FILE moves it.
+    env = shim("system", SSL_CERT_FILE=str(pki.ca_pem))
+    assert_downloaded(download(venv, home, index.url, env=env), home)
+    assert_refused(download(venv, home, other_index.url, env=env), home, UNKNOWN_ISSUER)
+    # The default store is system.
+    env = {"PIP_TRUSTSHIM": "1", "SSL_CERT_FILE": str(pki.ca_pem)}
+    assert_downloaded(download(venv, home, index.url, env=env), home)
+
+
+def test_certifi_store_is_the_installed_certifi(
+    venv: Venv, home: Path, index: TlsIndex, pki: Pki
+) -> None:
+    fake = home / "fake-certifi" / "certifi"
+    fake.mkdir(parents=True)
+    (fake / "__init__.py").write_text(f"def where():\n    return {str(pki.ca_pem)!r}\n")
+    env = {"PYTHONPATH": str(fake.parent)}
+    # pip on its own uses its vendored copy, which does not hold the test CA.
+    assert_refused(download(venv, home, index.url, env=env), home, UNKNOWN_ISSUER)
+    assert_downloaded(download(venv, home, index.url, env=shim("certifi", **env)), home)
+    # certifi does not mean the system store too.
+    env = shim("certifi", SSL_CERT_FILE=str(pki.ca_pem))
+    assert_refused(download(venv, home, index.url, env=env), home, UNKNOWN_ISSUER)
+
+
+@pytest.mark.parametrize(
+    "how",
+    ["--cert", "PIP_CERT", "cert in pip.conf", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"],
+)
+def test_bundles_given_to_pip_are_added(
+    venv: Venv, home: Path, other_index: TlsIndex, pki: Pki, how: str
+) -> None:
+    env = shim(str(pki.ca_pem))
+    args: List[str] = []
+    conf = home / "pip.conf"
+    conf.write_text("")
+    other = str(pki.other_ca_pem)
+    if how == "--cert":
+        args = ["--cert", other]
+    elif how == "cert in pip.conf":
+        conf.write_text(f"[global]\ncert = {other}\n")
+    else:
+        env[how] = other
+    proc = download(venv, home, other_index.url, env=env, args=args, config_file=str(conf))
+    assert_downloaded(proc, home)
+
+
+def test_cert_and_requests_ca_bundle_both_count(
+    venv: Venv, home: Path, index: TlsIndex, other_index: TlsIndex, pki: Pki
+) -> None:
+    # On its own pip lets REQUESTS_CA_BUNDLE silently replace --cert.
+    args = ["--cert", str(pki.ca_pem), "--extra-index-url", other_index.url]
+    env = {"REQUESTS_CA_BUNDLE": str(pki.other_ca_pem)}
+    native = download(venv, home, index.url, env=env, args=args)
+    assert index.requests == [], "pip alone should not have trusted --cert"
+    assert "CERTIFICATE_VERIFY_FAILED" in native.stdout + native.stderr
+    proc = download(venv, home, index.url, env=shim("certifi", **env), args=args)
+    assert_downloaded(proc, home)
+    assert index.requests and other_index.requests
+
+
+@pytest.mark.parametrize("python_version, pip_version", PIPS)
+def test_pips_vendored_certifi_is_not_added(
+    project_wheel: Path,
+    home: Path,
+    index: TlsIndex,
+    pki: Pki,
+    tmp_path: Path,
+    python_version: str,
+    pip_version: str,
+) -> None:
+    """pip trusts its vendored certifi (>= 24.2: next to the OS store); the shim does not.
+
+    requests hands that bundle to urllib3 at every new connection; the shim
+    must keep it off its context.
+    """
+    venv = fresh_venv(tmp_path / "venv", python_version, pip_version, project_wheel)
+    cacert = venv.site_packages() / "pip" / "_vendor" / "certifi" / "cacert.pem"
+    cacert.write_bytes(cacert.read_bytes() + pki.ca_pem.read_bytes())
+    env = {"SSL_CERT_FILE": str(pki.other_ca_pem)}
+    assert_downloaded(download(venv, home, index.url, env=env), home)
+    proc = download(venv, home, index.url, env=shim("system", **env))
+    assert_refused(proc, home, UNKNOWN_ISSUER)
+
+
+@pytest.mark.parametrize(
+    "leaf, reason",
+    [
+        ("expired", "certificate has expired"),
+        ("wrong-host", "match"),
+        ("unknown-ca", UNKNOWN_ISSUER),
+    ],
+)
+def test_bad_certificates_stay_refused(
+    venv: Venv, home: Path, pki: Pki, dists: Path, leaf: str, reason: str
+) -> None:
+    with TlsIndex(pki, dists, leaf=leaf) as bad:
+        env = shim(str(pki.ca_pem))
+        assert_refused(download(venv, home, bad.url, env=env), home, reason)
+        assert_refused(download(venv, home, bad.ip_url, env=env), home, reason)
+
+
+def test_index_by_ip_address(venv: Venv, home: Path, index: TlsIndex, pki: Pki) -> None:
+    assert_downloaded(download(venv, home, index.ip_url, env=shim(str(pki.ca_pem))), home)
+
+
+def test_trusted_host_keeps_working(
+    venv: Venv, home: Path, other_index: TlsIndex, pki: Pki
+) -> None:
+    args = ["--trusted-host", f"localhost:{other_index.port}"]
+    proc = download(venv, home, other_index.url, env=shim(str(pki.ca_pem)), args=args)
+    assert_downloaded(proc, home)
+
+
+# ------------------------------------------------------ when something is wrong
+
+
+def test_bad_store_from_environment(venv: Venv, home: Path, index: TlsIndex) -> None:
+    proc = download(venv, home, index.url, env=shim("/nowhere/ca.pem"))
+    expected = ("trustshim.store", "'/nowhere/ca.pem'", "PIP_TRUSTSHIM_STORE", "nor an existing")
+    assert_shim_error(proc, index, *expected)
+
+
+def test_bad_store_from_pip_conf(venv: Venv, home: Path, index: TlsIndex) -> None:
+    conf = write_config(home / "pip.conf", enabled="true", store="sytem")
+    proc = download(venv, home, index.url, config_file=str(conf))
+    assert_shim_error(proc, index, "trustshim.store", "'sytem'", str(conf))
+
+
+def test_bad_switch_value(venv: Venv, home: Path, index: TlsIndex) -> None:
+    proc = download(venv, home, index.url, env={"PIP_TRUSTSHIM": "maybe"})
+    assert_shim_error(proc, index, "trustshim.enabled", "'maybe'", "PIP_TRUSTSHIM")
+
+
+def test_bad_extra_ca(venv: Venv, home: Path, index: TlsIndex, pki: Pki) -> None:
+    env = shim(str(pki.ca_pem), PIP_TRUSTSHIM_EXTRA_CA="/nowhere/extra.pem")
+    proc = download(venv, home, index.url, env=env)
+    assert_shim_error(proc, index, "trustshim.extra-ca", "PIP_TRUSTSHIM_EXTRA_CA", "no such file")
+
+
+def test_file_without_certificates(venv: Venv, home: Path, index: TlsIndex) -> None:
+    garbage = home / "garbage.pem"
+    garbage.write_text("not a certificate\n")
+    proc = download(venv, home, index.url, env=shim(str(garbage)))
+    assert_shim_error(proc, index, str(garbage), "no PEM certificate")
+
+
+def test_commands_without_network_still_run(
+    venv: Venv, home: Path, index: TlsIndex, dists: Path
+) -> None:
+    env = shim("/nowhere/ca.pem")
+    for args in (["--version"], ["config", "list"], ["list"]):
+        proc = venv.pip(args, home, env=env)
+        assert proc.returncode == 0, (args, proc.stderr)
+        assert "pip-trustshim" not in proc.stderr
+    target = home / "target"
+    wheel = str(dists / "tinypkg-1.0-py3-none-any.whl")
+    installed = venv.pip(["install", "--no-index", "--target", str(target), wheel], home, env=env)
+    assert installed.returncode == 0, installed.stderr
+    assert (target / "tinypkg.py").is_file()
+    assert index.connections == 0
+
+
+# ------------------------------------------------------------- install, remove
+
+
+def test_uninstall_leaves_nothing_behind(project_wheel: Path, home: Path, tmp_path: Path) -> None:
+    venv = fresh_venv(tmp_path / "venv", "3.11", "23.2.1", None)
+    before = sorted(p.name for p in venv.site_packages().iterdir() if p.name != "__pycache__")
+    proc = venv.pip(["install", "--no-index", "--no-deps", str(project_wheel)], home)
+    assert proc.returncode == 0, proc.stderr
+    added = set(p.name for p in venv.site_packages().iterdir()) - set(before)
+    assert {"pip_trustshim.pth", "pip_trustshim.start", "_pip_trustshim_boot.py"} <= added
+    proc = venv.pip(["uninstall", "-y", "pip-trustshim"], home)
+    assert proc.returncode == 0, proc.stderr
+    after = sorted(p.name for p in venv.site_packages().iterdir() if p.name != "__pycache__")
+    assert after == before
+    assert list((venv.site_packages() / "__pycache__").glob("_pip_trustshim*")) == []
+
+
+def test_python_without_pip_loads_nothing(venv: Venv, home: Path, pki: Pki) -> None:
+    code = "import sys; print(sorted(m for m in sys.modules if 'trustshim' in m or 'pip' in m))"
+    proc = venv.run(["-c", code], home, env=shim(str(pki.ca_pem)))
+    assert proc.returncode == 0 and proc.stderr == "", proc.stderr
+    assert proc.stdout.strip() == "['_pip_trustshim_boot']"
