@@ -143,6 +143,31 @@ def test_pip_config_set_writes_what_the_shim_reads(
     assert_downloaded(proc, home)
 
 
+@pytest.mark.parametrize("python_version, pip_version", PIPS)
+def test_config_files_are_ordered_as_pip_orders_them(
+    project_wheel: Path,
+    home: Path,
+    index: TlsIndex,
+    pki: Pki,
+    tmp_path: Path,
+    python_version: str,
+    pip_version: str,
+) -> None:
+    """user < site (``sys.prefix/pip.conf``) < ``PIP_CONFIG_FILE``, as in pip."""
+    venv = fresh_venv(tmp_path / "venv", python_version, pip_version, project_wheel)
+    user = home / ".config" / "pip" / "pip.conf"
+    user.parent.mkdir(parents=True)
+    write_config(user, enabled="yes", store="/nowhere/user.pem")
+    write_config(venv.path / "pip.conf", enabled="yes", store=str(pki.ca_pem))
+    env = {"XDG_CONFIG_DIRS": str(home / "xdg")}
+    absent = str(home / "absent.conf")  # not a file: pip reads the user file
+    assert_downloaded(download(venv, home, index.url, env=env, config_file=absent), home)
+    last = write_config(home / "last.conf", store="/nowhere/last.pem")
+    with TlsIndex(pki, index.dists) as fresh:
+        proc = download(venv, home, fresh.url, env=env, config_file=str(last))
+        assert_shim_error(proc, fresh, "'/nowhere/last.pem'", str(last))
+
+
 def test_isolated_ignores_environment(venv: Venv, home: Path, index: TlsIndex, pki: Pki) -> None:
     proc = download(venv, home, index.url, env=shim(str(pki.ca_pem)), args=["--isolated"])
     assert_refused(proc, home, UNKNOWN_ISSUER)
@@ -325,6 +350,17 @@ def test_trusted_host_keeps_working(
     assert_downloaded(proc, home)
 
 
+def test_pip_install(venv: Venv, home: Path, index: TlsIndex, pki: Pki) -> None:
+    target = home / "target"
+    args = ["install", "--retries", "0", "--index-url", index.url, "--target", str(target)]
+    proc = venv.pip([*args, "tinypkg"], home, env=shim(str(pki.ca_pem)))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert (target / "tinypkg.py").is_file()
+    proc = venv.pip([*args, "--upgrade", "tinypkg"], home, env=shim("certifi"))
+    assert proc.returncode != 0
+    assert UNKNOWN_ISSUER in proc.stdout + proc.stderr
+
+
 # ------------------------------------------------------ when something is wrong
 
 
@@ -343,6 +379,12 @@ def test_bad_store_from_pip_conf(venv: Venv, home: Path, index: TlsIndex) -> Non
 def test_bad_switch_value(venv: Venv, home: Path, index: TlsIndex) -> None:
     proc = download(venv, home, index.url, env={"PIP_TRUSTSHIM": "maybe"})
     assert_shim_error(proc, index, "trustshim.enabled", "'maybe'", "PIP_TRUSTSHIM")
+
+
+def test_bad_switch_value_in_pip_conf(venv: Venv, home: Path, index: TlsIndex) -> None:
+    conf = write_config(home / "pip.conf", enabled="sometimes")
+    proc = download(venv, home, index.url, config_file=str(conf))
+    assert_shim_error(proc, index, "trustshim.enabled", "'sometimes'", str(conf))
 
 
 def test_bad_extra_ca(venv: Venv, home: Path, index: TlsIndex, pki: Pki) -> None:
