@@ -25,10 +25,10 @@ import functools
 import ipaddress
 import os
 import sys
-from typing import Any, Callable, List, Tuple
+from typing import Any, Callable, List, Optional, Tuple
 
 from . import trust as trust_module
-from .settings import ShimError
+from .settings import INHERITED, Settings, ShimError, for_children
 from .trust import Trust
 
 _MARK = "_pip_trustshim"
@@ -53,7 +53,9 @@ def patch_session_module(module: Any) -> None:
 def attach(session: Any) -> None:
     """Fit ``session`` with the shim's trust, or make it refuse the network."""
     try:
-        trust = trust_module.for_pip(isolated=pip_isolated_mode())
+        options = pip_options()
+        settings, trust = trust_module.decide(isolated=_isolated(options))
+        hand_down(settings, trust, options)
         if trust is None:
             return
         adapter = session.adapters.get("https://")
@@ -64,6 +66,7 @@ def attach(session: Any) -> None:
                 "upgrade pip-trustshim, or set PIP_TRUSTSHIM=0 to run pip without it"
             )
         fit_adapter(adapter, session, trust)
+        fit_venv_isolation()
     except ShimError as error:
         refuse_network(session, str(error))
     except Exception as error:  # a shim bug: fail closed, say so in one line
@@ -74,20 +77,40 @@ def attach(session: Any) -> None:
         )
 
 
-def pip_isolated_mode() -> bool:
-    """Whether this pip runs with ``--isolated``.
+def pip_options() -> Any:
+    """The options of the pip command building this session, if found.
 
-    ``PipSession`` is built by ``_build_session(options, ...)``; its caller's
-    ``options`` carry pip's own answer. If no such frame is found, pip's own
-    rule for loading its configuration applies: ``--isolated`` in argv.
+    ``PipSession`` is built by ``_build_session(options, ...)`` on every pip
+    since 20.3; the caller's ``options`` carry ``isolated_mode`` and ``cert``.
     """
     frame = sys._getframe(1)
     while frame is not None:
         options = frame.f_locals.get("options")
         if options is not None and hasattr(options, "isolated_mode"):
-            return bool(options.isolated_mode)
+            return options
         frame = frame.f_back  # type: ignore[assignment]
-    return "--isolated" in sys.argv[1:]
+    return None
+
+
+def _isolated(options: Any) -> bool:
+    # Without options, pip's own rule for loading its configuration applies.
+    if options is None:
+        return "--isolated" in sys.argv[1:]
+    return bool(options.isolated_mode)
+
+
+def hand_down(settings: Settings, trust: Optional[Trust], options: Any) -> None:
+    """Give the pips this pip starts (build isolation) exactly its decision.
+
+    They would otherwise re-read the settings without ``--isolated``, without
+    this environment's site pip.conf, and (before pip 25.0) without a
+    command-line ``--cert``.
+    """
+    bundles = list(settings.bundles)
+    cert = getattr(options, "cert", None)
+    if isinstance(cert, str) and cert:
+        bundles.append((cert, "pip's --cert, PIP_CERT or cert in pip.conf"))
+    os.environ[INHERITED] = for_children(settings, bundles)
 
 
 def _recognised(adapter: Any) -> bool:
@@ -107,6 +130,35 @@ def fit_adapter(adapter: Any, session: Any, trust: Trust) -> None:
     adapter.init_poolmanager(
         adapter._pool_connections, adapter._pool_maxsize, block=adapter._pool_block
     )
+
+
+def fit_venv_isolation() -> None:
+    """Start pip 26.2+'s venv-isolation subprocesses through ``venv_runner``.
+
+    There pip runs the build venv's own Python, which does not read this
+    environment's ``.pth`` files; ``venv_runner`` brings the hook along.
+    """
+    installer = sys.modules.get("pip._internal.build_env.installer")
+    call = getattr(installer, "call_subprocess", None)
+    if call is None or getattr(call, _MARK, False):
+        return
+
+    @functools.wraps(call)
+    def call_subprocess(cmd: List[str], *args: Any, **kwargs: Any) -> Any:
+        return call(through_venv_runner(cmd), *args, **kwargs)
+
+    setattr(call_subprocess, _MARK, True)
+    installer.call_subprocess = call_subprocess  # type: ignore[union-attr]
+
+
+def through_venv_runner(cmd: List[str]) -> List[str]:
+    """``cmd`` with ``venv_runner`` put in front of pip, for another Python."""
+    # Not samefile: a venv's python is a symlink to the same interpreter.
+    if len(cmd) < 2 or os.path.abspath(cmd[0]) == os.path.abspath(sys.executable):
+        return list(cmd)
+    from . import venv_runner
+
+    return [cmd[0], venv_runner.__file__, os.pathsep.join(venv_runner.shim_dirs()), *cmd[1:]]
 
 
 def _forcing_context(method: Callable[..., Any], context: Any) -> Callable[..., Any]:

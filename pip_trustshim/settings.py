@@ -8,14 +8,18 @@ value remembers where it came from, so an error can name its source.
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping, Tuple
 
 ON_WORDS = ("1", "true", "yes", "on")
 OFF_WORDS = ("0", "false", "no", "off")
 STORE_WORDS = ("system", "certifi")
 SECTION = "trustshim"
+#: environment variable through which pip hands its resolved settings to the
+#: pips it starts for build isolation (internal; not a user setting)
+INHERITED = "_PIP_TRUSTSHIM_INHERITED"
 
 #: setting name -> (environment variable, default value)
 NAMES = {
@@ -56,6 +60,8 @@ class Settings:
     store: Setting
     extra_ca: Setting
     isolated: bool
+    #: CA bundles a parent pip was given (``--cert``...), each (path, source)
+    bundles: Tuple[Tuple[str, str], ...] = ()
 
     def is_on(self) -> bool:
         """Whether the switch is on; an unknown word is an error, never off."""
@@ -78,7 +84,13 @@ def expand(path: str) -> str:
 
 
 def read(isolated: bool, environ: Mapping[str, str] = os.environ) -> Settings:
-    """Read the settings: environment (unless isolated), then pip's files."""
+    """Read the settings: environment (unless isolated), then pip's files.
+
+    A pip started by another pip (build isolation) takes its parent's
+    settings instead, exactly as the parent resolved them.
+    """
+    if INHERITED in environ:
+        return from_parent(environ[INHERITED])
     config = load_pip_configuration(isolated)
     found = {
         name: _from_environment(name, environ, isolated) or _from_config(config, name)
@@ -90,6 +102,30 @@ def read(isolated: bool, environ: Mapping[str, str] = os.environ) -> Settings:
         extra_ca=found["extra-ca"] or _default("extra-ca"),
         isolated=isolated,
     )
+
+
+def for_children(settings: Settings, bundles: Iterable[Tuple[str, str]]) -> str:
+    """The value of ``INHERITED`` that hands these settings to child pips."""
+    fields = {s.name: [s.value, s.source] for s in (settings.enabled, settings.store)}
+    fields["extra-ca"] = [settings.extra_ca.value, settings.extra_ca.source]
+    return json.dumps({**fields, "bundles": [list(bundle) for bundle in bundles]})
+
+
+def from_parent(text: str) -> Settings:
+    """Settings handed down by a parent pip through ``INHERITED``."""
+    try:
+        data = json.loads(text)
+        found = {
+            name: Setting(name, str(data[name][0]), f"{data[name][1]}, via the parent pip")
+            for name in NAMES
+        }
+        bundles = tuple((str(path), str(source)) for path, source in data["bundles"])
+    except (ValueError, KeyError, TypeError, IndexError):
+        raise ShimError(
+            f"pip-trustshim: {INHERITED} (set by a parent pip for its build "
+            "subprocesses) is malformed; unset it"
+        ) from None
+    return Settings(found["enabled"], found["store"], found["extra-ca"], False, bundles)
 
 
 def load_pip_configuration(isolated: bool) -> Any:
@@ -129,15 +165,15 @@ def _from_config(config: Any, name: str) -> Setting | None:
     return None
 
 
-def config_source(config: Any, name: str) -> str:
-    """The file (and pip's level for it) that sets ``[trustshim] name`` last."""
+def config_source(config: Any, name: str, section: str = SECTION) -> str:
+    """The file (and pip's level for it) that sets ``[section] name`` last."""
     source = "pip configuration"
     parsers = getattr(config, "_parsers", {})
     for variant, entries in parsers.items():
         level = getattr(variant, "value", variant)
         for filename, parser in entries:
-            if not parser.has_section(SECTION):
+            if not parser.has_section(section):
                 continue
-            if any(parser.has_option(SECTION, s) for s in _spellings(name)):
+            if any(parser.has_option(section, s) for s in _spellings(name)):
                 source = f"{filename} ({level})"
     return source

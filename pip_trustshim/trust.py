@@ -18,7 +18,7 @@ from .settings import Setting, Settings, ShimError
 from .stores import build_context, load_bundle
 
 _lock = threading.Lock()
-_cache: Dict[bool, Union[Trust, ShimError, None]] = {}
+_cache: Dict[bool, Union[Tuple[Settings, Optional[Trust]], ShimError]] = {}
 
 
 class Trust:
@@ -81,8 +81,8 @@ class HostnameContext:
         return self._context.wrap_bio(incoming, outgoing, *args, **kwargs)
 
 
-def for_pip(isolated: bool) -> Optional[Trust]:
-    """The trust for this process: None when off; raises ShimError when bad."""
+def decide(isolated: bool) -> Tuple[Settings, Optional[Trust]]:
+    """The settings, and the trust (None when off); raises ShimError when bad."""
     with _lock:
         if isolated not in _cache:
             _cache[isolated] = _decide(isolated)
@@ -92,11 +92,18 @@ def for_pip(isolated: bool) -> Optional[Trust]:
     return answer
 
 
-def _decide(isolated: bool) -> Union[Trust, ShimError, None]:
+def for_pip(isolated: bool) -> Optional[Trust]:
+    """The trust for this process: None when off; raises ShimError when bad."""
+    return decide(isolated)[1]
+
+
+def _decide(isolated: bool) -> Union[Tuple[Settings, Optional[Trust]], ShimError]:
     try:
         settings = settings_module.read(isolated)
         if not settings.is_on():
-            return None
-        return Trust(settings, build_context(settings))
+            return settings, None
+        trust = Trust(settings, build_context(settings))
+        trust.add_pip_bundles(settings.bundles)
+        return settings, trust
     except ShimError as error:
         return error

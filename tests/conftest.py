@@ -12,7 +12,22 @@ sys.path.insert(
     0, str(Path(__file__).resolve().parent)
 )  # `import support`, whatever the import mode
 
-from support import Pki, TlsIndex, build_project_wheel, make_pki, make_wheel  # noqa: E402
+from support import (  # noqa: E402
+    DEFAULT_PIPS,
+    MATRIX_PIPS,
+    Pki,
+    TlsIndex,
+    Venv,
+    build_project_wheel,
+    make_pki,
+    make_venv,
+    make_wheel,
+)
+
+PIP_PARAMS = [pytest.param(pair, id=f"py{pair[0]}-pip{pair[1]}") for pair in DEFAULT_PIPS] + [
+    pytest.param(pair, id=f"py{pair[0]}-pip{pair[1]}", marks=pytest.mark.matrix)
+    for pair in MATRIX_PIPS
+]
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -39,6 +54,16 @@ def project_wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_project_wheel(tmp_path_factory.mktemp("project-wheel"))
 
 
+@pytest.fixture(params=PIP_PARAMS, scope="module")
+def venv(request: pytest.FixtureRequest, project_wheel: Path) -> Venv:
+    """A cached venv with a pinned pip and the project installed, per (CPython, pip).
+
+    The default run uses DEFAULT_PIPS; ``-m matrix`` (``tox -e matrix``) adds MATRIX_PIPS.
+    """
+    python_version, pip_version = request.param
+    return make_venv(python_version, pip_version, project_wheel)
+
+
 @pytest.fixture
 def home(tmp_path: Path) -> Path:
     """A fresh, empty HOME for one pip run."""
@@ -51,4 +76,11 @@ def home(tmp_path: Path) -> Path:
 def index(pki: Pki, dists: Path) -> Iterator[TlsIndex]:
     """A running TLS index with the "good" leaf serving ``dists``."""
     with TlsIndex(pki, dists) as idx:
+        yield idx
+
+
+@pytest.fixture
+def other_index(pki: Pki, dists: Path) -> Iterator[TlsIndex]:
+    """An index whose certificate comes from the CA nobody trusts."""
+    with TlsIndex(pki, dists, leaf="unknown-ca") as idx:
         yield idx

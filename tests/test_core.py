@@ -9,86 +9,27 @@ fresh HOME (see ``support.scrubbed_env``).
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from pathlib import Path
-from typing import Dict, Iterator, List, Optional
+from typing import List
 
 import pytest
-from support import Pki, TlsIndex, Venv, fresh_venv, make_venv
+from support import (
+    DEFAULT_PIPS,
+    UNKNOWN_ISSUER,
+    Pki,
+    TlsIndex,
+    Venv,
+    assert_downloaded,
+    assert_refused,
+    assert_shim_error,
+    download,
+    fresh_venv,
+    shim,
+    write_config,
+)
 
-PIPS = [("3.11", "23.2.1"), ("3.13", "26.3")]
-UNKNOWN_ISSUER = "unable to get local issuer certificate"
-
-
-@pytest.fixture(params=PIPS, ids=[f"py{py}-pip{pip}" for py, pip in PIPS], scope="module")
-def venv(request: pytest.FixtureRequest, project_wheel: Path) -> Venv:
-    python_version, pip_version = request.param
-    return make_venv(python_version, pip_version, project_wheel)
-
-
-@pytest.fixture
-def other_index(pki: Pki, dists: Path) -> Iterator[TlsIndex]:
-    """An index whose certificate comes from the CA nobody trusts."""
-    with TlsIndex(pki, dists, leaf="unknown-ca") as idx:
-        yield idx
-
-
-def download(
-    venv: Venv,
-    home: Path,
-    url: str,
-    env: Optional[Dict[str, str]] = None,
-    args: Optional[List[str]] = None,
-    config_file: Optional[str] = None,
-) -> subprocess.CompletedProcess[str]:
-    """``pip download tinypkg`` from ``url`` into a fresh directory under HOME."""
-    dest = home / "downloads"
-    shutil.rmtree(dest, ignore_errors=True)
-    command = ["download", "--no-deps", "--retries", "0", "--timeout", "20"]
-    command += ["-d", str(dest), "--index-url", url, *(args or []), "tinypkg"]
-    return venv.pip(command, home, env=env, config_file=config_file)
-
-
-def shim(store: str, **more: str) -> Dict[str, str]:
-    """Environment that switches the shim on with ``store``."""
-    return {"PIP_TRUSTSHIM": "1", "PIP_TRUSTSHIM_STORE": store, **more}
-
-
-def assert_downloaded(proc: subprocess.CompletedProcess[str], home: Path) -> None:
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert (home / "downloads" / "tinypkg-1.0-py3-none-any.whl").is_file()
-    assert "pip-trustshim" not in proc.stderr
-
-
-def assert_refused(proc: subprocess.CompletedProcess[str], home: Path, reason: str) -> None:
-    """pip failed because certificate verification failed, for ``reason``."""
-    out = proc.stdout + proc.stderr
-    assert proc.returncode != 0, out
-    assert not (home / "downloads" / "tinypkg-1.0-py3-none-any.whl").exists()
-    assert "CERTIFICATE_VERIFY_FAILED" in out, out
-    assert reason in out, out
-
-
-def assert_shim_error(
-    proc: subprocess.CompletedProcess[str], index: TlsIndex, *expected: str
-) -> None:
-    """pip stopped with one ``pip-trustshim:`` line, no traceback, no connection."""
-    lines = [line for line in proc.stderr.splitlines() if "pip-trustshim:" in line]
-    assert proc.returncode == 1, proc.stdout + proc.stderr
-    assert len(lines) == 1, proc.stderr
-    assert lines[0].startswith(("pip-trustshim:", "ERROR: pip-trustshim:")), lines[0]
-    for text in expected:
-        assert text in lines[0], lines[0]
-    assert "Traceback" not in proc.stdout + proc.stderr
-    assert index.connections == 0
-
-
-def write_config(path: Path, **settings: str) -> Path:
-    """A pip.conf with a ``[trustshim]`` section (keys given with '_' for '-')."""
-    body = "".join(f"{key.replace('_', '-')} = {value}\n" for key, value in settings.items())
-    path.write_text(f"[trustshim]\n{body}")
-    return path
+PIPS = DEFAULT_PIPS
 
 
 # ----------------------------------------------------------------- switching
