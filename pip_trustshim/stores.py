@@ -13,10 +13,11 @@ import re
 import ssl
 import subprocess
 import sys
-from typing import Any, Callable, List
+from typing import Any, Callable, List, Optional, Tuple
 
 from .settings import Setting, Settings, expand
 
+PYTHON = (sys.version_info[0], sys.version_info[1])
 _HASHED_NAME = re.compile(r"^[0-9a-fA-F]{8}\.r?[0-9]+$")
 
 # Where truststore (and so pip) looks when OpenSSL's defaults hold nothing.
@@ -83,21 +84,24 @@ def truststore_module(store: Setting) -> Any:
         ) from None
 
 
-def system_context(store: Setting) -> ssl.SSLContext:
+def system_context(
+    store: Setting, platform: str = sys.platform, version: Tuple[int, int] = PYTHON
+) -> ssl.SSLContext:
     """The operating system's store, the way pip >= 24.2 reaches it."""
-    if sys.platform.startswith("linux") or "bsd" in sys.platform:
+    if platform.startswith("linux") or "bsd" in platform:
         if not linux_store_exists():
             raise store.error(
                 "no system store found (OpenSSL's default paths and the usual "
                 "bundle files hold no certificates; set SSL_CERT_FILE or use a bundle path)"
             )
-    if sys.version_info >= (3, 10):
+    if version >= (3, 10):
         context: ssl.SSLContext = truststore_module(store).SSLContext(ssl.PROTOCOL_TLS_CLIENT)
         return context
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    if sys.platform == "win32":
-        context.load_verify_locations(cadata=windows_store_der(ssl.enum_certificates))  # type: ignore[attr-defined]
-    elif sys.platform == "darwin":
+    if platform == "win32":
+        der = windows_store_der(store, getattr(ssl, "enum_certificates", None))
+        context.load_verify_locations(cadata=der)
+    elif platform == "darwin":
         context.load_verify_locations(cadata=macos_store_pem(store, _run))
     else:
         _load_openssl_defaults(context)
@@ -123,14 +127,18 @@ def _load_openssl_defaults(context: ssl.SSLContext) -> None:
             return
 
 
-def windows_store_der(enum_certificates: Callable[[str], Any]) -> bytes:
+def windows_store_der(store: Setting, enum_certificates: Optional[Callable[[str], Any]]) -> bytes:
     """DER certificates of the Windows ROOT and CA stores trusted for TLS."""
+    if enum_certificates is None:
+        raise store.error("this Python cannot read the Windows certificate stores")
     server_auth = "1.3.6.1.5.5.7.3.1"
     der: List[bytes] = []
     for store_name in ("ROOT", "CA"):
         for cert, encoding, trust in enum_certificates(store_name):
             if encoding == "x509_asn" and (trust is True or server_auth in trust):
                 der.append(cert)
+    if not der:
+        raise store.error("the Windows ROOT and CA stores hold no certificate trusted for TLS")
     return b"".join(der)
 
 
