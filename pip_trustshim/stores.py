@@ -167,14 +167,14 @@ def has_hashed_certs(directory: str) -> bool:
 
 def load_bundle(context: ssl.SSLContext, path: str, setting: Setting) -> None:
     """Add a PEM file or a hashed directory to ``context``, or say why not."""
-    where = "" if path == setting.value else f"{path}: "
+    where = "" if path == setting.value else f"{path!r}: "
     if os.path.isdir(path):
         if not os.access(path, os.R_OK | os.X_OK):
-            raise setting.error(f"directory {path} cannot be read (permission denied)")
+            raise setting.error(f"directory {path!r} cannot be read (permission denied)")
         if not has_hashed_certs(path):
             raise setting.error(
-                f"directory {path} holds no OpenSSL-hashed certificates "
-                f"(run 'openssl rehash {path}', or name a PEM file)"
+                f"directory {path!r} holds no OpenSSL-hashed certificates "
+                "(run 'openssl rehash' on it, or name a PEM file)"
             )
         context.load_verify_locations(capath=path)
         return

@@ -1,0 +1,105 @@
+"""Property-based tests of the settings code (hypothesis).
+
+Whatever strings the settings hold, the shim either builds a context that
+verifies certificates and hostnames, or stops with one ``pip-trustshim:``
+line (``ShimError``). It never crashes otherwise and never yields a context
+with verification or hostname checking off.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import ssl
+
+import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+from pip_trustshim import settings as settings_module
+from pip_trustshim.settings import ON_WORDS, Setting, Settings, ShimError
+from pip_trustshim.stores import build_context
+
+
+def words_and_paths(pki_dir: str) -> st.SearchStrategy[str]:
+    """Arbitrary text, mixed with the words and paths that mean something."""
+    meaningful = st.sampled_from(
+        ["system", "certifi", "System", "", " ", "~", "$HOME", "/", "/etc/ssl/certs", pki_dir]
+    )
+    return st.one_of(st.text(), meaningful, st.builds("{}/{}".format, meaningful, st.text()))
+
+
+def check_outcome(value: Settings) -> None:
+    try:
+        on = value.is_on()
+        context = build_context(value)
+    except ShimError as error:
+        message = str(error)
+        assert message.startswith("pip-trustshim: ")
+        assert "\n" not in message
+        return
+    assert isinstance(on, bool)
+    assert context.verify_mode == ssl.CERT_REQUIRED
+    assert context.check_hostname is True
+
+
+@pytest.fixture(scope="module")
+def pki_dir(pki: object) -> str:
+    return str(pki.dir)  # type: ignore[attr-defined]
+
+
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(data=st.data())
+def test_any_settings_verify_or_stop(data: st.DataObject, pki_dir: str) -> None:
+    text = words_and_paths(pki_dir)
+    value = Settings(
+        Setting("enabled", data.draw(st.one_of(st.text(), st.sampled_from(ON_WORDS))), "test"),
+        Setting("store", data.draw(text), "test"),
+        Setting("extra-ca", data.draw(text), "test"),
+        False,
+    )
+    check_outcome(value)
+
+
+@settings(
+    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(enabled=st.text(), store=st.text(), extra=st.text())
+def test_environment_values_never_crash_read(
+    enabled: str, store: str, extra: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assume("\x00" not in enabled + store + extra)
+    monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)
+    environ = {
+        "PIP_TRUSTSHIM": enabled,
+        "PIP_TRUSTSHIM_STORE": store,
+        "PIP_TRUSTSHIM_EXTRA_CA": extra,
+    }
+    value = settings_module.read(isolated=False, environ=environ)
+    assert (value.enabled.value, value.store.value, value.extra_ca.value) == (enabled, store, extra)
+    assert value.store.source == "environment variable PIP_TRUSTSHIM_STORE"
+    check_outcome(value)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    text=st.one_of(
+        st.text(),
+        st.builds(
+            json.dumps,
+            st.recursive(
+                st.none() | st.booleans() | st.text() | st.integers(),
+                lambda inner: st.lists(inner) | st.dictionaries(st.text(), inner),
+            ),
+        ),
+    )
+)
+def test_inherited_settings_are_parsed_or_refused(text: str) -> None:
+    try:
+        value = settings_module.from_parent(text)
+    except ShimError as error:
+        assert str(error).startswith("pip-trustshim: _PIP_TRUSTSHIM_INHERITED")
+        return
+    check_outcome(value)
