@@ -24,41 +24,6 @@ _DAMAGED = (
 )
 
 
-class _Loader:
-    """Stands in for pip's loader; everything not overridden goes to it.
-
-    A proxy per spec, never the shared loader itself: zipimporter objects
-    serve every module of their archive, so patching one in place would leak.
-    """
-
-    def __init__(self, inner):
-        self._inner = inner
-
-    def __getattr__(self, name):
-        return getattr(self._inner, name)
-
-
-class _ExecLoader(_Loader):
-    """Proxy for loaders with the ``exec_module`` protocol."""
-
-    def create_module(self, spec):
-        create = getattr(self._inner, "create_module", None)
-        return create(spec) if create is not None else None
-
-    def exec_module(self, module):
-        self._inner.exec_module(module)
-        _patch(module)
-
-
-class _LegacyLoader(_Loader):
-    """Proxy for loaders with ``load_module`` only (zipimporter before 3.10)."""
-
-    def load_module(self, fullname):
-        module = self._inner.load_module(fullname)
-        _patch(module)
-        return module
-
-
 class _Finder:
     """Meta path finder that wraps the loader of pip's session module."""
 
@@ -81,9 +46,51 @@ class _Finder:
             self._busy = False
         if spec is None or spec.loader is None:
             return None
-        wrapper = _ExecLoader if hasattr(spec.loader, "exec_module") else _LegacyLoader
-        spec.loader = wrapper(spec.loader)
+        spec.loader = _proxy(spec.loader)
         return spec
+
+
+def _proxy(inner):
+    """Wrap pip's loader ``inner`` in a proxy that patches the module it runs.
+
+    The proxy classes are made here, when pip imports its session module, not
+    at startup: making a class costs tens of microseconds in a fresh process.
+    """
+
+    class _Loader:
+        """Stands in for pip's loader; everything not overridden goes to it.
+
+        A proxy per spec, never the shared loader itself: zipimporter objects
+        serve every module of their archive, so patching one in place would leak.
+        """
+
+        def __init__(self, inner):
+            self._inner = inner
+
+        def __getattr__(self, name):
+            return getattr(self._inner, name)
+
+    class _ExecLoader(_Loader):
+        """Proxy for loaders with the ``exec_module`` protocol."""
+
+        def create_module(self, spec):
+            create = getattr(self._inner, "create_module", None)
+            return create(spec) if create is not None else None
+
+        def exec_module(self, module):
+            self._inner.exec_module(module)
+            _patch(module)
+
+    class _LegacyLoader(_Loader):
+        """Proxy for loaders with ``load_module`` only (zipimporter before 3.10)."""
+
+        def load_module(self, fullname):
+            module = self._inner.load_module(fullname)
+            _patch(module)
+            return module
+
+    wrapper = _ExecLoader if hasattr(inner, "exec_module") else _LegacyLoader
+    return wrapper(inner)
 
 
 def _find_elsewhere(fullname, path, target):
@@ -124,9 +131,6 @@ def _patch(module):
 
 def _guard_damaged(module, error):
     """The package is half-removed: fail closed when the switch says on."""
-    value = _environ().get("PIP_TRUSTSHIM", "").strip().lower()
-    if value in _OFF_WORDS or not value:
-        return
     cls = getattr(module, "PipSession", None)
     if cls is None:
         return
@@ -135,6 +139,8 @@ def _guard_damaged(module, error):
 
     def __init__(self, *args, **kwargs):
         original(self, *args, **kwargs)
+        if not _switched_on():
+            return
         refuse = self.request
 
         def request(method, url, *a, **k):
@@ -147,6 +153,22 @@ def _guard_damaged(module, error):
         self.request = request
 
     cls.__init__ = __init__
+
+
+def _switched_on():
+    """Whether ``PIP_TRUSTSHIM`` or pip.conf's ``trustshim.enabled`` is not an off word."""
+    isolated = "--isolated" in sys.argv[1:]
+    value = None if isolated else _environ().get("PIP_TRUSTSHIM")
+    if value is None:
+        try:
+            from pip._internal.configuration import Configuration
+
+            config = Configuration(isolated=isolated)
+            config.load()
+            value = config.get_value("trustshim.enabled")
+        except Exception:
+            return False
+    return str(value).strip().lower() not in _OFF_WORDS
 
 
 def _environ():

@@ -104,6 +104,15 @@ def read(isolated: bool, environ: Mapping[str, str] = os.environ) -> Settings:
     )
 
 
+def check_config_file(environ: Mapping[str, str] = os.environ) -> None:
+    """Refuse a ``PIP_CONFIG_FILE`` that names no file, which pip skips silently."""
+    path = environ.get("PIP_CONFIG_FILE", "")
+    if path and path != os.devnull and not os.path.exists(path) and INHERITED not in environ:
+        raise Setting("config-file", path, "environment variable PIP_CONFIG_FILE").error(
+            "no such file (pip would skip it silently; fix or unset PIP_CONFIG_FILE)"
+        )
+
+
 def for_children(settings: Settings, bundles: Iterable[Tuple[str, str]]) -> str:
     """The value of ``INHERITED`` that hands these settings to child pips."""
     fields = {s.name: [s.value, s.source] for s in (settings.enabled, settings.store)}

@@ -102,6 +102,7 @@ def _decide(isolated: bool) -> Union[Tuple[Settings, Optional[Trust]], ShimError
         settings = settings_module.read(isolated)
         if not settings.is_on():
             return settings, None
+        settings_module.check_config_file()
         trust = Trust(settings, build_context(settings))
         trust.add_pip_bundles(settings.bundles)
         return settings, trust

@@ -45,7 +45,16 @@ import trustme
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SYSTEM_PATH = "/usr/local/bin:/usr/bin:/bin"
-LEAVES = ("good", "expired", "wrong-host", "unknown-ca")
+LEAVES = (
+    "good",
+    "expired",
+    "not-yet-valid",
+    "wrong-host",
+    "unknown-ca",
+    "self-signed",
+    "self-signed-chain",
+    "intermediate-missing",
+)
 _MARKER = ".trustshim-ready.json"
 _ZIP_DATE = (2020, 1, 1, 0, 0, 0)
 _WHEEL = "Wheel-Version: 1.0\nGenerator: {generator}\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
@@ -65,6 +74,11 @@ class Pki:
     other_ca_pem: Path
     leaves: Dict[str, trustme.LeafCert] = field(default_factory=dict, repr=False)
     _client_pem: Optional[Path] = field(default=None, repr=False)
+
+    @property
+    def intermediate_pem(self) -> Path:
+        """The intermediate CA (issued by ``ca``) behind the "intermediate-missing" leaf."""
+        return self.dir / "intermediate.pem"
 
     def server_context(
         self, leaf: str = "good", require_client_cert: bool = False
@@ -102,6 +116,11 @@ def make_pki(directory: Path) -> Pki:
     other_ca = trustme.CA(organization_name="trustshim untrusted CA")
     now = datetime.datetime.now(datetime.timezone.utc)
     hosts = ("localhost", "127.0.0.1", "::1")
+    alone = trustme.CA(organization_name="trustshim self-signed server")
+    root = trustme.CA(organization_name="trustshim intercepting proxy root")
+    rooted = root.issue_cert(*hosts)
+    intermediate = ca.create_child_ca()
+    below = intermediate.issue_cert(*hosts)
     leaves = {
         "good": ca.issue_cert(*hosts),
         "expired": ca.issue_cert(
@@ -109,9 +128,27 @@ def make_pki(directory: Path) -> Pki:
             not_before=now - datetime.timedelta(days=60),
             not_after=now - datetime.timedelta(days=1),
         ),
+        "not-yet-valid": ca.issue_cert(
+            *hosts,
+            not_before=now + datetime.timedelta(days=2),
+            not_after=now + datetime.timedelta(days=60),
+        ),
         "wrong-host": ca.issue_cert("wrong.example"),
         "unknown-ca": other_ca.issue_cert("localhost", "127.0.0.1"),
+        # a CA certificate presented as the server's own: a self-signed leaf
+        "self-signed": trustme.LeafCert(alone.private_key_pem.bytes(), alone.cert_pem.bytes(), []),
+        # a chain ending in a root the server sends itself (an intercepting proxy's)
+        "self-signed-chain": trustme.LeafCert(
+            rooted.private_key_pem.bytes(),
+            rooted.cert_chain_pems[0].bytes(),
+            [root.cert_pem.bytes()],
+        ),
+        # issued by an intermediate of `ca` that the server does not send
+        "intermediate-missing": trustme.LeafCert(
+            below.private_key_pem.bytes(), below.cert_chain_pems[0].bytes(), []
+        ),
     }
+    intermediate.cert_pem.write_to_path(str(directory / "intermediate.pem"))
     ca_pem = directory / "ca.pem"
     other_ca_pem = directory / "other-ca.pem"
     ca.cert_pem.write_to_path(str(ca_pem))

@@ -73,14 +73,14 @@ def test_pip_config_set_writes_what_the_shim_reads(
     # file under this test's HOME (and the machine's global files, which
     # hold nothing about the test CA).
     user = {"XDG_CONFIG_DIRS": str(home / "xdg")}
-    absent = str(home / "absent.conf")
+    no_config_file = ""  # no PIP_CONFIG_FILE: pip reads the user file
     for key, value in (("trustshim.enabled", "yes"), ("trustshim.store", str(pki.ca_pem))):
-        proc = venv.pip(["config", "set", key, value], home, env=user, config_file=absent)
+        proc = venv.pip(["config", "set", key, value], home, env=user, config_file=no_config_file)
         assert proc.returncode == 0, proc.stderr
     assert (home / ".config" / "pip" / "pip.conf").is_file()
-    got = venv.pip(["config", "get", "trustshim.store"], home, env=user, config_file=absent)
+    got = venv.pip(["config", "get", "trustshim.store"], home, env=user, config_file=no_config_file)
     assert got.stdout.strip() == str(pki.ca_pem)
-    proc = download(venv, home, index.url, env=user, config_file=absent)
+    proc = download(venv, home, index.url, env=user, config_file=no_config_file)
     assert_downloaded(proc, home)
 
 
@@ -101,8 +101,8 @@ def test_config_files_are_ordered_as_pip_orders_them(
     write_config(user, enabled="yes", store="/nowhere/user.pem")
     write_config(venv.path / "pip.conf", enabled="yes", store=str(pki.ca_pem))
     env = {"XDG_CONFIG_DIRS": str(home / "xdg")}
-    absent = str(home / "absent.conf")  # not a file: pip reads the user file
-    assert_downloaded(download(venv, home, index.url, env=env, config_file=absent), home)
+    no_config_file = ""  # no PIP_CONFIG_FILE: pip reads the user file
+    assert_downloaded(download(venv, home, index.url, env=env, config_file=no_config_file), home)
     last = write_config(home / "last.conf", store="/nowhere/last.pem")
     with TlsIndex(pki, index.dists) as fresh:
         proc = download(venv, home, fresh.url, env=env, config_file=str(last))

@@ -37,10 +37,12 @@ def handshake(context: ssl.SSLContext, index: TlsIndex) -> None:
 
 
 def subjects(context: ssl.SSLContext) -> List[str]:
-    return sorted(
-        dict(item[0] for item in cert["subject"]).get("organizationName", "")
-        for cert in context.get_ca_certs()
-    )
+    """The organisation names of the CAs a context holds."""
+    names: List[str] = []
+    for cert in context.get_ca_certs():
+        fields: Any = cert["subject"]
+        names.append(dict(rdn[0] for rdn in fields).get("organizationName", ""))
+    return sorted(names)
 
 
 # -------------------------------------------------- Windows, OS call faked

@@ -1,0 +1,91 @@
+"""Certificates as ``check`` shows them: subject, issuer, expiry, fingerprint.
+
+Standard library only. The chain the server sent comes from
+``get_unverified_chain()`` (public from Python 3.13, private on 3.10-3.12),
+else the leaf alone; DER is decoded by the ``ssl`` module's own parser
+(``_ssl._test_decode_cert``, private but present on 3.8-3.13) through a
+temporary PEM file. Anything unavailable degrades to the fingerprint.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import ssl
+import tempfile
+from dataclasses import dataclass
+from typing import Any, Dict, List
+
+_SHORT = {
+    "commonName": "CN",
+    "organizationName": "O",
+    "organizationalUnitName": "OU",
+    "countryName": "C",
+    "stateOrProvinceName": "ST",
+    "localityName": "L",
+}
+
+
+@dataclass(frozen=True)
+class CertInfo:
+    """What a user needs to recognise one certificate."""
+
+    subject: str
+    issuer: str
+    not_before: str
+    not_after: str
+    sha256: str
+
+
+def chain_der(sock: Any) -> List[bytes]:
+    """The certificates the server sent, leaf first, as DER."""
+    try:
+        public = getattr(sock, "get_unverified_chain", None)
+        if public is not None:
+            return [bytes(der) for der in public()]
+        private = getattr(getattr(sock, "_sslobj", None), "get_unverified_chain", None)
+        if private is not None:
+            der_format = getattr(ssl, "_ssl").ENCODING_DER  # noqa: B009 - private module
+            return [cert.public_bytes(der_format) for cert in private() or []]
+    except Exception:
+        pass
+    leaf = sock.getpeercert(binary_form=True)
+    return [leaf] if leaf else []
+
+
+def describe(der: bytes) -> CertInfo:
+    """Subject, issuer, validity and SHA-256 fingerprint of one DER certificate."""
+    fields = decode(der)
+    digest = hashlib.sha256(der).hexdigest().upper()
+    return CertInfo(
+        subject=name(fields.get("subject", ())) or "?",
+        issuer=name(fields.get("issuer", ())) or "?",
+        not_before=str(fields.get("notBefore", "?")),
+        not_after=str(fields.get("notAfter", "?")),
+        sha256=":".join(digest[i : i + 2] for i in range(0, len(digest), 2)),
+    )
+
+
+def decode(der: bytes) -> Dict[str, Any]:
+    """``getpeercert()``-style fields of a DER certificate, or ``{}``."""
+    decoder = getattr(getattr(ssl, "_ssl", None), "_test_decode_cert", None)
+    if decoder is None:
+        return {}
+    handle, path = tempfile.mkstemp(suffix=".pem", prefix="pip-trustshim-")
+    try:
+        with os.fdopen(handle, "w") as pem:
+            pem.write(ssl.DER_cert_to_PEM_cert(der))
+        return dict(decoder(path))
+    except Exception:
+        return {}
+    finally:
+        os.unlink(path)
+
+
+def name(rdns: Any) -> str:
+    """An X.509 name from ``getpeercert()`` as ``CN=..., O=...``."""
+    parts = []
+    for rdn in rdns:
+        for key, value in rdn:
+            parts.append(f"{_SHORT.get(key, key)}={value}")
+    return ", ".join(parts)

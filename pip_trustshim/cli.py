@@ -1,0 +1,213 @@
+"""The ``pip-trustshim`` command line (also ``python -m pip_trustshim``).
+
+``status``, ``check``, ``enable`` and ``disable``, with argparse. Every error
+ends as one line on stderr, never a traceback. Exit codes:
+
+* 0: done (``check``: every URL passed; ``enable``/``disable``: pip now sees
+  what was asked);
+* 1: ``check``: some URL failed; ``enable``/``disable``: written, but another
+  source still overrides it, or pip would stop with a setting error;
+* 2: usage or configuration error (a bad option, URL or setting; nothing written);
+* 3: an internal error of pip-trustshim (please report it).
+
+pip is imported lazily; the startup hook never imports this module.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any, List, Optional
+
+from . import check, configure, status
+from .pipconfig import LEVELS
+from .settings import ShimError
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
+
+EPILOG = """\
+exit status: 0 done (check: every URL passed); 1 check: a URL failed, or
+enable/disable: written but still overridden (see the warning); 2 usage or
+configuration error, nothing written; 3 internal error.
+"""
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    """Run one command; the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "run"):
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        return int(args.run(args))
+    except ShimError as error:
+        return _fail(str(error), EXIT_USAGE)
+    except KeyboardInterrupt:
+        return _fail("pip-trustshim: interrupted", EXIT_FAILED)
+    except Exception as error:
+        if _is_pip_error(error):
+            return _fail(f"pip-trustshim: pip's configuration: {_one_line(error)}", EXIT_USAGE)
+        return _fail(
+            f"pip-trustshim: internal error ({type(error).__name__}: {_one_line(error)}); "
+            "please report it",
+            EXIT_INTERNAL,
+        )
+
+
+def _fail(message: str, code: int) -> int:
+    sys.stdout.flush()
+    sys.stderr.write(message + "\n")
+    return code
+
+
+def _one_line(error: BaseException) -> str:
+    return " ".join(str(error).split())
+
+
+def _is_pip_error(error: BaseException) -> bool:
+    try:
+        from pip._internal.exceptions import PipError
+    except Exception:
+        return False
+    return isinstance(error, PipError)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The parser for all four commands."""
+    parser = argparse.ArgumentParser(
+        prog="pip-trustshim",
+        description="Inspect, test and switch pip-trustshim, which makes pip verify HTTPS "
+        "against exactly the trust store you chose.",
+        epilog=EPILOG,
+    )
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+    _add_status(commands)
+    _add_check(commands)
+    _add_enable(commands)
+    _add_disable(commands)
+    return parser
+
+
+def _command(commands: Any, name: str, summary: str, description: str) -> Any:
+    return commands.add_parser(
+        name,
+        help=summary,
+        description=description,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+
+
+def _add_status(commands: Any) -> None:
+    sub = _command(
+        commands,
+        "status",
+        "show the settings, where each came from, and the install",
+        "Show whether the shim is on, its store, extra CAs and the CA bundles pip was\n"
+        "given, where each setting came from, the versions of Python, pip, truststore\n"
+        "and certifi, and whether the startup hook is installed and active.\n"
+        "A bad setting is shown as the error pip would print; the exit status is 0.",
+    )
+    sub.add_argument("--json", action="store_true", help="print one JSON object instead")
+    sub.set_defaults(run=_run_status)
+
+
+def _run_status(args: argparse.Namespace) -> int:
+    report = status.collect()
+    if args.json:
+        sys.stdout.write(json.dumps(report, indent=2) + "\n")
+    else:
+        sys.stdout.write(status.render(report))
+    return EXIT_OK
+
+
+def _add_check(commands: Any) -> None:
+    sub = _command(
+        commands,
+        "check",
+        "test HTTPS to your indexes with what the shim trusts",
+        "Open a TLS connection to each URL (default: the index-url and extra-index-urls\n"
+        "pip would use) with exactly what the shim gives pip (even while it is off),\n"
+        "through HTTPS_PROXY/https_proxy unless NO_PROXY names the host. Report OK, or\n"
+        "FAIL with the reason, the certificates the server sent, and which store on its\n"
+        "own (the system's, certifi, each configured bundle) would have accepted it.",
+    )
+    sub.add_argument("urls", nargs="*", metavar="URL", help="https:// URL to test")
+    sub.add_argument(
+        "--timeout",
+        type=float,
+        default=10.0,
+        metavar="SECONDS",
+        help="give up on a connection after this long (default: 10)",
+    )
+    sub.set_defaults(run=_run_check)
+
+
+def _run_check(args: argparse.Namespace) -> int:
+    if args.timeout <= 0:
+        raise ShimError("pip-trustshim: --timeout must be a positive number of seconds")
+    return check.run(list(args.urls), args.timeout, sys.stdout)
+
+
+def _add_level(sub: Any) -> None:
+    group = sub.add_mutually_exclusive_group()
+    for level in LEVELS:
+        group.add_argument(
+            f"--{level}",
+            dest="level",
+            action="store_const",
+            const=level,
+            help=f"pip's {level} configuration file"
+            + (" (the default)" if level == "user" else ""),
+        )
+    sub.set_defaults(level="user")
+
+
+def _add_enable(commands: Any) -> None:
+    sub = _command(
+        commands,
+        "enable",
+        "switch the shim on in pip's configuration",
+        "Write [trustshim] enabled = yes (and store, extra-ca when given) into pip's\n"
+        "configuration file at one level, as 'pip config set' would. The store and the\n"
+        "extra CAs are checked first: a bad one is refused and nothing is written.\n"
+        "Paths are written absolute. Settings not given are left as they are.",
+    )
+    sub.add_argument(
+        "--store", metavar="S", help="'system', 'certifi', or a PEM file or hashed directory"
+    )
+    sub.add_argument(
+        "--extra-ca",
+        dest="extra_ca",
+        metavar="P",
+        nargs="+",
+        action="extend",
+        default=[],
+        help="PEM file(s) or hashed directories to trust as well (replaces the file's extra-ca)",
+    )
+    _add_level(sub)
+    sub.set_defaults(run=_run_enable)
+
+
+def _run_enable(args: argparse.Namespace) -> int:
+    return configure.enable(args.store, list(args.extra_ca), args.level, sys.stdout)
+
+
+def _add_disable(commands: Any) -> None:
+    sub = _command(
+        commands,
+        "disable",
+        "switch the shim off in pip's configuration",
+        "Remove 'enabled' from [trustshim] in pip's configuration file at one level, as\n"
+        "'pip config unset trustshim.enabled' would. Nothing else is changed: store and\n"
+        "extra-ca stay, so 'enable' brings them back. Warns (exit 1) when the shim is\n"
+        "still on through another file or PIP_TRUSTSHIM.",
+    )
+    _add_level(sub)
+    sub.set_defaults(run=_run_disable)
+
+
+def _run_disable(args: argparse.Namespace) -> int:
+    return configure.disable(args.level, sys.stdout)

@@ -1,0 +1,126 @@
+"""``enable`` and ``disable``: write ``[trustshim]`` into one of pip's config files.
+
+Through pip's own ``Configuration`` (``load_only`` = the level), exactly as
+``pip config set``/``unset`` edit it, so ``pip config get trustshim.store``
+agrees. Values are checked with ``stores`` before anything is written; after
+writing, the settings are read back and anything that still overrides them
+(an environment variable, a later file) is reported.
+"""
+
+from __future__ import annotations
+
+import os
+import ssl
+import sys
+from typing import Any, Dict, List, Optional, TextIO, Tuple
+
+from . import pipconfig
+from . import settings as settings_module
+from .settings import SECTION, STORE_WORDS, Setting, ShimError
+from .stores import load_bundle, store_context
+
+
+def enable(store: Optional[str], extra_cas: List[str], level: str, out: TextIO) -> int:
+    """Write ``enabled = yes`` (and the store, extra CAs); 0 when pip now uses them."""
+    config, filename = open_level(level)
+    source = f"{filename} ({level})"
+    values: Dict[str, str] = {"enabled": "yes"}
+    if store is not None:
+        values["store"] = checked_store(store, source)
+    if extra_cas:
+        values["extra-ca"] = checked_extra_cas(extra_cas, source)
+    for name, value in values.items():
+        config.set_value(f"{SECTION}.{name}", value)
+    config.save()
+    for name, value in values.items():
+        out.write(f"wrote {SECTION}.{name} = {value} to {source}\n")
+    return report_effect(values, out)
+
+
+def disable(level: str, out: TextIO) -> int:
+    """Remove ``enabled`` from the file at ``level``; 0 when pip now runs without the shim."""
+    from pip._internal.exceptions import ConfigurationError
+
+    config, filename = open_level(level)
+    try:
+        config.unset_value(f"{SECTION}.enabled")
+    except ConfigurationError as error:
+        if "No such key" not in str(error):
+            raise
+        out.write(f"{SECTION}.enabled is not set in {filename} ({level}); nothing to remove\n")
+    else:
+        config.save()
+        out.write(f"removed {SECTION}.enabled from {filename} ({level})\n")
+    return report_effect({}, out)
+
+
+def open_level(level: str) -> Tuple[Any, str]:
+    """pip's Configuration for one level, loaded, and the file it would write."""
+    from pip._internal.configuration import Configuration
+    from pip._internal.exceptions import ConfigurationError
+
+    config = Configuration(isolated=False, load_only=pipconfig.kind(level))
+    config.load()
+    try:
+        filename = config.get_file_to_edit()
+    except ConfigurationError:
+        filename = None
+    if not filename:
+        hidden = os.environ.get("PIP_CONFIG_FILE", "")
+        raise ShimError(
+            f"pip-trustshim: pip has no {level} configuration file to write "
+            f"(PIP_CONFIG_FILE={hidden!r} makes pip skip it); unset PIP_CONFIG_FILE, "
+            "or edit that file's [trustshim] section"
+        )
+    return config, str(filename)
+
+
+def checked_store(store: str, source: str) -> str:
+    """The value to write for ``--store``, or the error pip would later print."""
+    value = store if store in STORE_WORDS else absolute(store)
+    store_context(Setting("store", value, source))
+    return value
+
+
+def checked_extra_cas(paths: List[str], source: str) -> str:
+    """The value to write for ``--extra-ca``, or the error pip would later print."""
+    full = [absolute(path) for path in paths]
+    value = os.pathsep.join(full)
+    setting = Setting("extra-ca", value, source)
+    for path in full:
+        load_bundle(ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT), path, setting)
+    return value
+
+
+def absolute(path: str) -> str:
+    """``~`` and variables expanded, made absolute: the file pip will read."""
+    return os.path.abspath(settings_module.expand(path))
+
+
+def report_effect(written: Dict[str, str], out: TextIO) -> int:
+    """Read the settings back as pip will; 0 when they are what was asked for."""
+    settings = settings_module.read(isolated=False)
+    wanted_on = bool(written)
+    try:
+        on = settings.is_on()
+        if on:
+            config = settings_module.load_pip_configuration(False)
+            pipconfig.shim_trust(settings, pipconfig.pip_bundles(config))
+    except ShimError as error:
+        sys.stderr.write(f"warning: pip will now stop with: {error}\n")
+        return 1
+    mismatched = [
+        s
+        for s in (settings.store, settings.extra_ca)
+        if s.name in written and s.value != written[s.name]
+    ]
+    if on != wanted_on or mismatched:
+        for setting in [settings.enabled, *mismatched]:
+            sys.stderr.write(
+                f"warning: pip still sees {setting.key} = {setting.value!r} "
+                f"(from {setting.source})\n"
+            )
+        return 1
+    state = "on" if on else "off"
+    out.write(f"pip-trustshim is now {state} for pip (store: {settings.store.value})\n")
+    return 0

@@ -1,0 +1,461 @@
+"""End to end: SPEC.md's "Command line", run inside real venvs.
+
+``python -m pip_trustshim`` and the ``pip-trustshim`` console script, on
+pip 23.2.1 / CPython 3.11 and pip 26.3 / CPython 3.13, against real TLS
+servers on 127.0.0.1: the fixture index with each kind of bad certificate, a
+closed port, a port that never answers, and a CONNECT proxy. Every run gets
+the scrubbed environment of ``support.scrubbed_env``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import socket
+import ssl
+import subprocess
+from pathlib import Path
+from typing import Any, Dict, Iterator, List, Optional
+
+import pytest
+import trustme
+from support import ConnectProxy, Pki, TlsIndex, Venv, fresh_venv, scrubbed_env
+
+ON = {"PIP_TRUSTSHIM": "1"}
+
+
+@pytest.fixture(scope="module")
+def leaves(pki: Pki) -> Pki:
+    """The session PKI, with every leaf of support.LEAVES."""
+    return pki
+
+
+@pytest.fixture
+def closed_port() -> Iterator[int]:
+    """A port bound on 127.0.0.1 with nothing listening: connections are refused."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        yield sock.getsockname()[1]
+
+
+@pytest.fixture
+def silent_port() -> Iterator[int]:
+    """A port that accepts TCP connections (backlog) but never answers."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(8)
+        yield sock.getsockname()[1]
+
+
+def cli(
+    venv: Venv,
+    args: List[str],
+    home: Path,
+    env: Optional[Dict[str, str]] = None,
+    config_file: Optional[str] = None,
+) -> subprocess.CompletedProcess[str]:
+    """``python -m pip_trustshim *args`` in the venv."""
+    return venv.run(["-m", "pip_trustshim", *args], home, env=env, config_file=config_file)
+
+
+def script(
+    venv: Venv, args: List[str], home: Path, env: Optional[Dict[str, str]] = None
+) -> subprocess.CompletedProcess[str]:
+    """The ``pip-trustshim`` console script, with the same scrubbed environment."""
+    return subprocess.run(
+        [str(venv.bin / "pip-trustshim"), *args],
+        env=scrubbed_env(venv.bin, home, None, env),
+        capture_output=True,
+        text=True,
+        timeout=180,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def one_error_line(proc: subprocess.CompletedProcess[str], code: int, *expected: str) -> str:
+    """The command stopped with ``code`` and one ``pip-trustshim:`` line, no traceback."""
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == code, out
+    assert "Traceback" not in out
+    lines = proc.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("pip-trustshim: "), proc.stderr
+    for text in expected:
+        assert text in lines[0], lines[0]
+    return lines[0]
+
+
+def fingerprint(leaf: trustme.LeafCert) -> str:
+    der = ssl.PEM_cert_to_DER_cert(leaf.cert_chain_pems[0].bytes().decode())
+    digest = hashlib.sha256(der).hexdigest().upper()
+    return ":".join(digest[i : i + 2] for i in range(0, len(digest), 2))
+
+
+def user_env(home: Path) -> Dict[str, str]:
+    """XDG dirs under HOME, so the global and user files are the test's own."""
+    return {"XDG_CONFIG_DIRS": str(home / "xdg"), "XDG_CONFIG_HOME": str(home / ".config")}
+
+
+# ------------------------------------------------------------------- help
+
+
+@pytest.mark.parametrize("command", [[], ["status"], ["check"], ["enable"], ["disable"]])
+def test_help_on_every_command(venv: Venv, home: Path, command: List[str]) -> None:
+    proc = cli(venv, [*command, "--help"], home)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith(f"usage: pip-trustshim {' '.join(command)}".rstrip())
+    assert "exit status" in proc.stdout
+
+
+def test_no_command_and_bad_option_are_usage_errors(venv: Venv, home: Path) -> None:
+    assert cli(venv, [], home).returncode == 2
+    proc = cli(venv, ["check", "--timeout", "soon"], home)
+    assert proc.returncode == 2 and "invalid float value" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+# ------------------------------------------------------------------ check
+
+
+def test_check_ok_reports_chain_and_each_store(
+    venv: Venv, home: Path, index: TlsIndex, pki: Pki
+) -> None:
+    proc = script(
+        venv, ["check", index.url], home, env={**ON, "PIP_TRUSTSHIM_STORE": str(pki.ca_pem)}
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    out = proc.stdout
+    assert out.startswith("pip-trustshim is on\n")
+    assert f"{index.url}\n  OK\n" in out
+    assert f"sha256:  {fingerprint(pki.leaves['good'])}" in out
+    assert "issuer:  O=trustshim corp CA" in out
+    assert "the system store: no, unknown issuer" in out
+    assert "certifi: no, unknown issuer" in out
+    assert f"{pki.ca_pem} (trustshim.store): yes" in out
+
+
+def test_check_while_off_uses_what_the_shim_would_trust(
+    venv: Venv, home: Path, index: TlsIndex, pki: Pki
+) -> None:
+    env = {"PIP_TRUSTSHIM_EXTRA_CA": str(pki.ca_pem)}
+    proc = cli(venv, ["check", index.ip_url], home, env=env)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stdout.startswith("pip-trustshim is OFF (pip does not use it now")
+    assert f"{index.ip_url}\n  OK\n" in proc.stdout
+    assert f"{pki.ca_pem} (trustshim.extra-ca): yes" in proc.stdout
+
+
+REASONS = [
+    ("expired", "expired", "certificate has expired"),
+    ("not-yet-valid", "not yet valid", "certificate is not yet valid"),
+    ("wrong-host", "hostname mismatch", "Hostname mismatch"),
+    ("unknown-ca", "unknown issuer", "unable to get local issuer certificate"),
+    ("self-signed", "self-signed certificate", "self-signed certificate"),
+    ("self-signed-chain", "self-signed certificate in chain", "in certificate chain"),
+]
+
+
+@pytest.mark.parametrize("leaf, reason, openssl", REASONS, ids=[r[0] for r in REASONS])
+def test_check_names_each_certificate_failure(
+    venv: Venv, home: Path, leaves: Pki, dists: Path, leaf: str, reason: str, openssl: str
+) -> None:
+    with TlsIndex(leaves, dists, leaf=leaf) as server:
+        env = {**ON, "PIP_TRUSTSHIM_STORE": str(leaves.ca_pem)}
+        proc = cli(venv, ["check", server.url], home, env=env)
+    out = proc.stdout
+    assert proc.returncode == 1, out + proc.stderr
+    assert f"{server.url}\n  FAIL: {reason}\n" in out
+    assert openssl.lower() in out.lower()
+    assert "[0] subject:" in out
+    assert f"sha256:  {fingerprint(leaves.leaves[leaf])}" in out
+    assert f"{leaves.ca_pem} (trustshim.store): no," in out
+    assert "Traceback" not in out + proc.stderr
+
+
+def test_check_connection_refused(venv: Venv, home: Path, closed_port: int) -> None:
+    url = f"https://127.0.0.1:{closed_port}/simple/"
+    proc = cli(venv, ["check", url], home)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert f"{url}\n  FAIL: connection refused\n" in proc.stdout
+    assert "certificates the server sent" not in proc.stdout
+
+
+def test_check_timeout(venv: Venv, home: Path, silent_port: int) -> None:
+    url = f"https://localhost:{silent_port}/simple/"
+    proc = cli(venv, ["check", "--timeout", "1", url], home)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert f"{url}\n  FAIL: timeout\n" in proc.stdout
+
+
+def test_check_through_proxy_and_no_proxy(
+    venv: Venv, home: Path, index: TlsIndex, pki: Pki
+) -> None:
+    env = {**ON, "PIP_TRUSTSHIM_STORE": str(pki.ca_pem)}
+    with ConnectProxy() as proxy:
+        proc = cli(venv, ["check", index.url], home, env={**env, "HTTPS_PROXY": proxy.url})
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        assert f"  through proxy {proxy.url}\n  OK\n" in proc.stdout
+        assert proxy.tunnels and set(proxy.tunnels) == {f"localhost:{index.port}"}
+        tunnels = len(proxy.tunnels)
+        bypass = {**env, "https_proxy": proxy.url, "NO_PROXY": "localhost"}
+        proc = cli(venv, ["check", index.url], home, env=bypass)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        assert "through proxy" not in proc.stdout
+        assert len(proxy.tunnels) == tunnels
+
+
+def test_check_proxy_refused(venv: Venv, home: Path, closed_port: int, index: TlsIndex) -> None:
+    with ConnectProxy() as proxy:
+        url = f"https://localhost:{closed_port}/simple/"
+        proc = cli(venv, ["check", url], home, env={"HTTPS_PROXY": proxy.url})
+        assert proc.returncode == 1, proc.stdout + proc.stderr
+        assert "  FAIL: proxy refused\n" in proc.stdout
+        assert "502" in proc.stdout and f"CONNECT localhost:{closed_port}" in proc.stdout
+    gone = f"http://127.0.0.1:{closed_port}"
+    proc = cli(venv, ["check", index.url], home, env={"HTTPS_PROXY": gone})
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "  FAIL: proxy refused\n" in proc.stdout
+    assert f"cannot connect to the proxy {gone}: connection refused" in proc.stdout
+    assert index.connections == 0
+
+
+def test_check_defaults_to_pips_index_urls(
+    venv: Venv, home: Path, index: TlsIndex, other_index: TlsIndex, pki: Pki
+) -> None:
+    conf = home / "pip.conf"
+    conf.write_text(f"[global]\nindex-url = {index.url}\nextra-index-url = {other_index.url}\n")
+    env = {**ON, "PIP_TRUSTSHIM_STORE": str(pki.ca_pem)}
+    proc = cli(venv, ["check"], home, env=env, config_file=str(conf))
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert f"{index.url}\n  OK\n" in proc.stdout
+    assert f"{other_index.url}\n  FAIL: unknown issuer\n" in proc.stdout
+    # PIP_INDEX_URL wins over the file, as in pip; PIP_EXTRA_INDEX_URL replaces its list
+    env = {**env, "PIP_INDEX_URL": index.ip_url, "PIP_EXTRA_INDEX_URL": index.url}
+    proc = cli(venv, ["check"], home, env=env, config_file=str(conf))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert f"{index.ip_url}\n  OK\n" in proc.stdout and f"{index.url}\n  OK\n" in proc.stdout
+    assert other_index.url not in proc.stdout
+
+
+@pytest.mark.parametrize("variable", ["PIP_CERT", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"])
+def test_check_adds_the_bundles_pip_was_given(
+    venv: Venv, home: Path, index: TlsIndex, pki: Pki, variable: str
+) -> None:
+    env = {**ON, "PIP_TRUSTSHIM_STORE": "certifi", variable: str(pki.ca_pem)}
+    proc = cli(venv, ["check", index.url], home, env=env)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert f"pip's bundle: {pki.ca_pem} (environment variable {variable})" in proc.stdout
+    assert f"{pki.ca_pem} (environment variable {variable}): yes" in proc.stdout
+
+
+def test_check_bad_setting_or_url_is_one_line(
+    venv: Venv, home: Path, index: TlsIndex, tmp_path: Path
+) -> None:
+    env = {**ON, "PIP_TRUSTSHIM_STORE": str(tmp_path / "missing.pem")}
+    proc = cli(venv, ["check", index.url], home, env=env)
+    one_error_line(proc, 2, "trustshim.store", "environment variable PIP_TRUSTSHIM_STORE")
+    proc = cli(venv, ["check", index.url], home, env={"PIP_TRUSTSHIM": "maybe"})
+    one_error_line(proc, 2, "trustshim.enabled = 'maybe'")
+    one_error_line(cli(venv, ["check", "ftp://x/"], home), 2, "not an https:// URL")
+    assert index.connections == 0
+
+
+# ----------------------------------------------------------------- status
+
+
+def status_json(
+    venv: Venv, home: Path, env: Optional[Dict[str, str]] = None, config_file: Optional[str] = None
+) -> Dict[str, Any]:
+    proc = cli(venv, ["status", "--json"], home, env=env, config_file=config_file)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    report: Dict[str, Any] = json.loads(proc.stdout)
+    return report
+
+
+def test_status_json_defaults_and_install(venv: Venv, home: Path) -> None:
+    report = status_json(venv, home)
+    assert set(report) == {
+        "shim",
+        "error",
+        "settings",
+        "extra_ca",
+        "pip_bundles",
+        "versions",
+        "python",
+        "hook",
+    }
+    assert report["shim"] == "off" and report["error"] is None
+    assert report["settings"] == {
+        "enabled": {"value": "off", "source": "default"},
+        "store": {"value": "system", "source": "default"},
+        "extra-ca": {"value": "", "source": "default"},
+    }
+    assert report["extra_ca"] == [] and report["pip_bundles"] == []
+    versions = report["versions"]
+    assert versions["pip"] == venv.pip_version
+    assert versions["python"].startswith(venv.python_version + ".")
+    assert versions["truststore"] and versions["certifi"] and versions["pip-trustshim"]
+    site_packages = venv.site_packages()
+    assert report["hook"] == {
+        "pth": str(site_packages / "pip_trustshim.pth"),
+        "start": str(site_packages / "pip_trustshim.start"),
+        "boot": str(site_packages / "_pip_trustshim_boot.py"),
+        "active": True,
+    }
+    proc = venv.run(["-S", "-m", "pip_trustshim", "status", "--json"], home)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["hook"]["active"] is False
+
+
+def test_status_names_each_source(venv: Venv, home: Path, pki: Pki) -> None:
+    user = home / ".config" / "pip" / "pip.conf"
+    user.parent.mkdir(parents=True)
+    user.write_text(f"[trustshim]\nenabled = yes\nstore = {pki.ca_pem}\n")
+    no_config_file = ""  # no PIP_CONFIG_FILE: pip reads the user file
+    env = {**user_env(home), "PIP_TRUSTSHIM_EXTRA_CA": str(pki.other_ca_pem)}
+    report = status_json(venv, home, env=env, config_file=no_config_file)
+    assert report["shim"] == "on" and report["error"] is None
+    assert report["settings"]["enabled"] == {"value": "yes", "source": f"{user} (user)"}
+    assert report["settings"]["store"] == {"value": str(pki.ca_pem), "source": f"{user} (user)"}
+    assert report["settings"]["extra-ca"]["source"] == "environment variable PIP_TRUSTSHIM_EXTRA_CA"
+    assert report["extra_ca"] == [str(pki.other_ca_pem)]
+    conf = home / "pip.conf"
+    conf.write_text(f"[trustshim]\nstore = certifi\n[global]\ncert = {pki.ca_pem}\n")
+    env = {"PIP_TRUSTSHIM": "on", "CURL_CA_BUNDLE": str(pki.other_ca_pem)}
+    report = status_json(venv, home, env=env, config_file=str(conf))
+    assert report["settings"]["enabled"] == {
+        "value": "on",
+        "source": "environment variable PIP_TRUSTSHIM",
+    }
+    assert report["settings"]["store"] == {"value": "certifi", "source": f"{conf} (env)"}
+    assert report["pip_bundles"] == [
+        {"path": str(pki.ca_pem), "source": f"{conf} (env)"},
+        {"path": str(pki.other_ca_pem), "source": "environment variable CURL_CA_BUNDLE"},
+    ]
+
+
+def test_status_reports_a_bad_setting_and_exits_0(venv: Venv, home: Path) -> None:
+    env = {"PIP_TRUSTSHIM": "1", "PIP_TRUSTSHIM_STORE": "/nowhere/ca.pem"}
+    report = status_json(venv, home, env=env)
+    assert report["shim"] == "on"
+    assert report["error"] == (
+        "pip-trustshim: trustshim.store = '/nowhere/ca.pem' (from environment variable "
+        "PIP_TRUSTSHIM_STORE): neither 'system', 'certifi' nor an existing file or directory"
+    )
+    proc = script(venv, ["status"], home, env={"PIP_TRUSTSHIM": "sometimes"})
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("pip-trustshim cannot tell whether it is on (bad setting)\n")
+    assert "  error: pip-trustshim: trustshim.enabled = 'sometimes'" in proc.stdout
+    assert "hook active in this process: yes" in proc.stdout
+
+
+# ------------------------------------------------------- enable / disable
+
+
+def pip_config_get(venv: Venv, home: Path, key: str) -> subprocess.CompletedProcess[str]:
+    no_config_file = ""  # no PIP_CONFIG_FILE: pip reads the user file
+    return venv.pip(["config", "get", key], home, env=user_env(home), config_file=no_config_file)
+
+
+def download(venv: Venv, home: Path, url: str) -> subprocess.CompletedProcess[str]:
+    dest = home / "downloads"
+    shutil.rmtree(dest, ignore_errors=True)
+    command = ["download", "--no-deps", "--retries", "0", "-d", str(dest), "--index-url", url]
+    no_config_file = ""  # no PIP_CONFIG_FILE: pip reads the user file
+    return venv.pip([*command, "tinypkg"], home, env=user_env(home), config_file=no_config_file)
+
+
+def user_cli(venv: Venv, home: Path, args: List[str]) -> subprocess.CompletedProcess[str]:
+    """The CLI reading and writing the user file under HOME (PIP_CONFIG_FILE no_config_file)."""
+    return cli(venv, args, home, env=user_env(home), config_file="")
+
+
+def test_enable_disable_round_trip(venv: Venv, home: Path, index: TlsIndex, pki: Pki) -> None:
+    user = home / ".config" / "pip" / "pip.conf"
+    proc = user_cli(venv, home, ["enable", "--store", str(pki.ca_pem)])
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert f"wrote trustshim.store = {pki.ca_pem} to {user} (user)" in proc.stdout
+    assert "pip-trustshim is now on for pip" in proc.stdout
+    assert pip_config_get(venv, home, "trustshim.enabled").stdout.strip() == "yes"
+    assert pip_config_get(venv, home, "trustshim.store").stdout.strip() == str(pki.ca_pem)
+    proc = download(venv, home, index.url)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert (home / "downloads" / "tinypkg-1.0-py3-none-any.whl").is_file()
+
+    proc = user_cli(venv, home, ["disable"])
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert f"removed trustshim.enabled from {user} (user)" in proc.stdout
+    assert pip_config_get(venv, home, "trustshim.enabled").returncode != 0
+    assert pip_config_get(venv, home, "trustshim.store").stdout.strip() == str(pki.ca_pem)
+    proc = download(venv, home, index.url)
+    assert proc.returncode != 0 and "CERTIFICATE_VERIFY_FAILED" in proc.stdout + proc.stderr
+    proc = user_cli(venv, home, ["disable"])
+    assert proc.returncode == 0 and "nothing to remove" in proc.stdout
+
+
+def test_enable_extra_ca_with_certifi(venv: Venv, home: Path, index: TlsIndex, pki: Pki) -> None:
+    proc = user_cli(venv, home, ["enable", "--store", "certifi", "--extra-ca", str(pki.ca_pem)])
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert pip_config_get(venv, home, "trustshim.extra-ca").stdout.strip() == str(pki.ca_pem)
+    proc = download(venv, home, index.url)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    proc = user_cli(venv, home, ["check", index.url])
+    assert proc.returncode == 0 and proc.stdout.startswith("pip-trustshim is on\n"), proc.stdout
+
+
+def test_enable_refuses_a_bad_store_or_ca(venv: Venv, home: Path, tmp_path: Path) -> None:
+    user = home / ".config" / "pip" / "pip.conf"
+    missing = tmp_path / "missing.pem"
+    proc = user_cli(venv, home, ["enable", "--store", str(missing)])
+    line = one_error_line(proc, 2)
+    assert line == (
+        f"pip-trustshim: trustshim.store = '{missing}' (from {user} (user)): "
+        "neither 'system', 'certifi' nor an existing file or directory"
+    )
+    empty = tmp_path / "empty.pem"
+    empty.write_text("not a certificate\n")
+    proc = user_cli(venv, home, ["enable", "--extra-ca", str(empty)])
+    one_error_line(proc, 2, f"trustshim.extra-ca = '{empty}'", "no PEM certificate in it")
+    assert not user.exists()
+
+
+def test_enable_warns_when_overridden(venv: Venv, home: Path, pki: Pki) -> None:
+    env = {**user_env(home), "PIP_TRUSTSHIM": "0"}
+    proc = cli(venv, ["enable"], home, env=env, config_file="")
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "wrote trustshim.enabled = yes" in proc.stdout
+    assert (
+        "warning: pip still sees trustshim.enabled = '0' (from environment variable PIP_TRUSTSHIM)"
+        in proc.stderr
+    )
+    env["PIP_TRUSTSHIM"] = "1"
+    proc = cli(venv, ["disable"], home, env=env, config_file="")
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "still sees trustshim.enabled = '1'" in proc.stderr
+
+
+def test_enable_site_level(
+    project_wheel: Path, home: Path, index: TlsIndex, pki: Pki, tmp_path: Path
+) -> None:
+    """--site writes the venv's own pip.conf (a private venv: the cached ones are shared)."""
+    venv = fresh_venv(tmp_path / "venv", "3.13", "26.3", project_wheel)
+    site = venv.path / "pip.conf"
+    no_config_file = ""  # no PIP_CONFIG_FILE: pip reads the user and site files
+    env = user_env(home)
+    proc = cli(venv, ["enable", "--site", "--store", str(pki.ca_pem)], home, env, no_config_file)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert f"to {site} (site)" in proc.stdout
+    got = venv.pip(["config", "--site", "get", "trustshim.store"], home, env, no_config_file)
+    assert got.stdout.strip() == str(pki.ca_pem), got.stderr
+    dest = home / "downloads"
+    command = ["download", "--no-deps", "--retries", "0", "-d", str(dest), "--index-url", index.url]
+    proc = venv.pip([*command, "tinypkg"], home, env, no_config_file)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    proc = cli(venv, ["disable", "--site"], home, env, no_config_file)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "enabled" not in site.read_text()
+
+
+def test_writing_is_refused_when_pip_reads_no_file(venv: Venv, home: Path) -> None:
+    proc = cli(venv, ["enable"], home)  # the scrubbed PIP_CONFIG_FILE=/dev/null
+    one_error_line(proc, 2, "PIP_CONFIG_FILE")
