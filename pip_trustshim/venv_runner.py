@@ -17,7 +17,7 @@ import sys
 from importlib.machinery import ModuleSpec, PathFinder
 from typing import List, Optional, Sequence
 
-NAMES = ("_pip_trustshim_boot", "pip_trustshim", "truststore", "certifi")
+NAMES = ("_pip_trustshim_boot", "_pip_trustshim_hook", "pip_trustshim", "truststore", "certifi")
 
 
 class OnlyTheShim:

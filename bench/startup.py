@@ -1,0 +1,386 @@
+"""Startup and pip benchmark for pip-trustshim (SPEC.md "Speed"; not a test).
+
+Run it by hand: ``python3 bench/startup.py`` (``--help`` for the run counts).
+It needs what the test suite needs (pytest, trustme, hatchling) and, once, the
+package registry for the pip-system-certs comparison (``--no-peer`` skips it).
+
+What it compares, always as paired, interleaved runs (the order inside each
+pair drawn at random), every child process in an environment built from
+scratch (``support.scrubbed_env``):
+
+* **startup**: ``python -c pass`` in two venvs built the same way from the same
+  interpreter, with the same pip and the project wheel installed: ``shim``
+  as installed, ``base`` with ``pip_trustshim.pth`` emptied (same file name,
+  no content; ``_pip_trustshim_boot.py`` stays on disk but is never
+  imported). With the switch off (no ``PIP_TRUSTSHIM``) and on
+  (``PIP_TRUSTSHIM=1``), the same environment for both arms of a pair.
+  A third twin, ``floor``, whose ``.pth`` line imports an empty module
+  instead, is measured in the same rounds: the least any ``.pth`` hook can
+  cost, shown for reference and not judged.
+* **peer**: ``python -c pass`` in a venv with pip-system-certs installed
+  (into ``bench/.venvs`` only, from the registry, with this machine's own
+  environment) against the ``base`` venv of the same interpreter.
+* **pip**: ``pip download --no-deps --no-cache-dir tinypkg`` from a loopback
+  TLS index, in the ``shim`` venv: shim on (``PIP_TRUSTSHIM=1
+  PIP_TRUSTSHIM_STORE=ca.pem``) against shim off with ``--cert ca.pem``.
+
+It prints wall-clock medians, their ratio with a bootstrap 95% interval over
+the pairs, the interquartile ranges, and the ratio of the children's median
+CPU times (user + system: a cross-check that other load on the machine
+disturbs less). It exits 1 when a wall-clock ratio of medians is over its
+budget (startup 1.02, pip 1.03) or the hook imported anything at startup,
+2 when nothing could be measured (no CPython 3.11 nor 3.13 found).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import random
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "tests"))
+
+import support  # noqa: E402
+
+VENVS = REPO / "bench" / ".venvs"
+TARGETS = (("3.11", "23.2.1"), ("3.13", "26.3"))
+PEER = "pip-system-certs==5.3"
+PEER_TARGET = ("3.13", "26.3")  # pip-system-certs 5.x needs pip >= 24.2
+STARTUP_BUDGET, STARTUP_GOAL = 1.02, 1.01
+PIP_BUDGET, PIP_GOAL = 1.03, 1.01
+INF = float("inf")  # budget of a reference line: never judged
+HOOK = "_pip_trustshim_boot"
+FLOOR = "_bench_floor"  # the empty module the floor twin's .pth imports
+TWINS = ("shim", "base", "floor")
+
+
+@dataclass
+class Comparison:
+    """Paired timings (seconds) of one arm against its baseline."""
+
+    label: str
+    arm: List[float]
+    base: List[float]
+    budget: float
+    goal: float
+    arm_cpu: List[float]
+    base_cpu: List[float]
+
+    def ratio(self) -> float:
+        """Median of the arm over median of the baseline (wall clock): the judged one."""
+        return statistics.median(self.arm) / statistics.median(self.base)
+
+    def cpu_ratio(self) -> float:
+        """The same for the children's CPU time (user + system), less hurt by other load."""
+        return statistics.median(self.arm_cpu) / statistics.median(self.base_cpu)
+
+    def interval(self, rounds: int = 2000) -> Tuple[float, float]:
+        """Bootstrap 95% interval of :meth:`ratio`, resampling whole pairs."""
+        rng = random.Random(5)
+        n = len(self.arm)
+        ratios = []
+        for _ in range(rounds):
+            picks = [rng.randrange(n) for _ in range(n)]
+            arm = statistics.median(self.arm[i] for i in picks)
+            ratios.append(arm / statistics.median(self.base[i] for i in picks))
+        ratios.sort()
+        return ratios[int(rounds * 0.025)], ratios[int(rounds * 0.975) - 1]
+
+    def verdict(self) -> str:
+        """``goal``, ``ok`` (within budget), ``OVER BUDGET``, or ``-`` for a reference."""
+        ratio = self.ratio()
+        if self.budget == INF:
+            return "-"
+        if ratio <= self.goal:
+            return "goal"
+        return "ok" if ratio <= self.budget else "OVER BUDGET"
+
+    def line(self) -> str:
+        """One report line; times in milliseconds."""
+        low, high = self.interval()
+        return (
+            f"{self.label:<30} n={len(self.arm):<4}"
+            f" {_ms(statistics.median(self.arm)):>9} vs {_ms(statistics.median(self.base)):>9}"
+            f"  ratio {self.ratio():.4f} [{low:.4f}, {high:.4f}]"
+            f"  IQR {_ms(_iqr(self.arm))} / {_ms(_iqr(self.base))}"
+            f"  cpu ratio {self.cpu_ratio():.4f}"
+            + (f"  budget {self.budget:.2f}: {self.verdict()}" if self.budget != INF else "")
+        )
+
+
+def _ms(seconds: float) -> str:
+    return f"{seconds * 1000:.2f}ms"
+
+
+def _iqr(values: Sequence[float]) -> float:
+    q1, _, q3 = statistics.quantiles(values, n=4)
+    return q3 - q1
+
+
+def timed(argv: List[str], env: Dict[str, str], log: Path) -> Tuple[float, float]:
+    """Wall-clock and CPU seconds of one child (``posix_spawn``, output to ``log``)."""
+    out = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
+    actions = [
+        (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
+        (os.POSIX_SPAWN_OPEN, 1, str(log), out, 0o644),
+        (os.POSIX_SPAWN_DUP2, 1, 2),
+    ]
+    start = time.perf_counter()
+    pid = os.posix_spawn(argv[0], argv, env, file_actions=actions)
+    _, status, usage = os.wait4(pid, 0)
+    elapsed = time.perf_counter() - start
+    code = os.waitstatus_to_exitcode(status)
+    if code != 0:
+        raise RuntimeError(f"exit {code}: {argv}\n{log.read_text(errors='replace')}")
+    return elapsed, usage.ru_utime + usage.ru_stime
+
+
+# ------------------------------------------------------------------ venvs
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def build_venv(name: str, version: str, pip: str, wheel: Optional[Path]) -> support.Venv:
+    """A venv under ``bench/.venvs``, rebuilt unless its marker matches (python, pip, wheel)."""
+    path = VENVS / name
+    python = support.find_python(version)
+    key = f"{python}|{pip}|{_digest(wheel) if wheel else '-'}\n"
+    marker = path / ".bench-key"
+    if marker.exists() and marker.read_text() == key:
+        return support.Venv(path, path / "bin" / "python", path / "bin", version, pip)
+    venv = support.fresh_venv(path, version, pip, wheel)
+    marker.write_text(key)
+    return venv
+
+
+def startup_venvs(version: str, pip: str, wheel: Path, home: Path) -> Dict[str, support.Venv]:
+    """Three twins: ``shim`` as installed, ``base`` with an empty ``pip_trustshim.pth``,
+    ``floor`` whose ``pip_trustshim.pth`` imports an empty module (compiled)."""
+    venvs = {name: build_venv(f"py{version}-{name}", version, pip, wheel) for name in TWINS}
+    (venvs["base"].site_packages() / "pip_trustshim.pth").write_text("")
+    floor = venvs["floor"].site_packages()
+    (floor / f"{FLOOR}.py").write_text("")
+    (floor / "pip_trustshim.pth").write_text(f"import {FLOOR}\n")
+    venvs["floor"].run(["-m", "py_compile", str(floor / f"{FLOOR}.py")], home)
+    if not (venvs["shim"].site_packages() / "pip_trustshim.pth").read_text().strip():
+        raise RuntimeError(f"{venvs['shim'].path}: pip_trustshim.pth is empty")
+    return venvs
+
+
+def peer_venv(version: str, pip: str) -> support.Venv:
+    """A venv with pip-system-certs, installed with this machine's own environment."""
+    path = VENVS / f"py{version}-peer"
+    marker = path / ".bench-peer"
+    if marker.exists():
+        return support.Venv(path, path / "bin" / "python", path / "bin", version, pip)
+    venv = support.fresh_venv(path, version, pip, None)
+    cmd = [str(venv.python), "-m", "pip", "install", "--disable-pip-version-check", PEER]
+    subprocess.run(cmd, check=True, stdin=subprocess.DEVNULL)
+    marker.write_text(PEER + "\n")
+    return venv
+
+
+# ------------------------------------------------------------- measuring
+
+
+def paired(
+    pairs: int,
+    warmup: int,
+    arms: Dict[str, Tuple[List[str], Dict[str, str]]],
+    log: Path,
+    before: Optional[Callable[[], None]] = None,
+) -> Dict[str, Tuple[List[float], List[float]]]:
+    """Run every arm once per round, in a random order; ``warmup`` rounds are dropped.
+
+    Returns, per arm, the wall-clock and the CPU times, in round order.
+    """
+    times: Dict[str, Tuple[List[float], List[float]]] = {name: ([], []) for name in arms}
+    for round_ in range(warmup + pairs):
+        for name in random.sample(list(arms), len(arms)):
+            argv, env = arms[name]
+            if before is not None:
+                before()
+            wall, cpu = timed(argv, env, log)
+            if round_ >= warmup:
+                times[name][0].append(wall)
+                times[name][1].append(cpu)
+    return times
+
+
+def compare(
+    label: str,
+    arm: Tuple[List[float], List[float]],
+    base: Tuple[List[float], List[float]],
+    budget: float = INF,
+    goal: float = INF,
+) -> Comparison:
+    """A :class:`Comparison` of two arms measured by :func:`paired`."""
+    return Comparison(label, arm[0], base[0], budget, goal, arm[1], base[1])
+
+
+def bench_startup(
+    version: str, venvs: Dict[str, support.Venv], home: Path, pairs: int
+) -> List[Comparison]:
+    """``python -c pass`` in each twin, switch off and on: six arms, interleaved."""
+    switches: Dict[str, Dict[str, str]] = {"off": {}, "on": {"PIP_TRUSTSHIM": "1"}}
+    arms = {}
+    for switch, extra in switches.items():
+        for name, venv in venvs.items():
+            env = support.scrubbed_env(venv.bin, home, extra=extra)
+            arms[f"{name}-{switch}"] = ([str(venv.python), "-c", "pass"], env)
+    times = paired(pairs, 20, arms, home / "startup.log")
+    results = []
+    for switch in switches:
+        shim, base, floor = (times[f"{name}-{switch}"] for name in TWINS)
+        label = f"startup {version} switch {switch}"
+        results.append(compare(label, shim, base, STARTUP_BUDGET, STARTUP_GOAL))
+        results.append(compare(f"  floor {version} {switch} (ref)", floor, base))
+        results.append(compare(f"  shim/floor {version} {switch} (ref)", shim, floor))
+    return results
+
+
+def bench_peer(
+    version: str, peer: support.Venv, base: support.Venv, home: Path, pairs: int
+) -> Comparison:
+    """``python -c pass`` with pip-system-certs against the empty-.pth base venv."""
+    arms = {
+        name: ([str(venv.python), "-c", "pass"], support.scrubbed_env(venv.bin, home))
+        for name, venv in (("peer", peer), ("base", base))
+    }
+    times = paired(pairs, 3, arms, home / "peer.log")
+    label = f"startup {version} pip-system-certs"
+    return compare(label, times["peer"], times["base"])
+
+
+def bench_pip(version: str, shim: support.Venv, home: Path, pairs: int) -> Comparison:
+    """``pip download`` from a loopback TLS index: shim on against ``--cert``, shim off."""
+    pki = support.make_pki(home / "pki")
+    dists = home / "dists"
+    support.make_wheel(dists, "tinypkg", "1.0")
+    dest = home / "dl"
+    ca = str(pki.ca_pem)
+
+    def clean() -> None:
+        shutil.rmtree(dest, ignore_errors=True)
+
+    with support.TlsIndex(pki, dists) as index:
+        argv = [str(shim.python), "-m", "pip", "download", "--no-deps", "--no-cache-dir"]
+        argv += ["--index-url", index.url, "-d", str(dest), "tinypkg"]
+        on = {"PIP_TRUSTSHIM": "1", "PIP_TRUSTSHIM_STORE": ca}
+        arms = {
+            "on": (argv, support.scrubbed_env(shim.bin, home, extra=on)),
+            "cert": (argv + ["--cert", ca], support.scrubbed_env(shim.bin, home)),
+        }
+        times = paired(pairs, 2, arms, home / "pip.log", before=clean)
+    label = f"pip {version} on vs --cert"
+    return compare(label, times["on"], times["cert"], PIP_BUDGET, PIP_GOAL)
+
+
+# ------------------------------------------------------------ importtime
+
+
+def importtime(venv: support.Venv, home: Path, extra: Dict[str, str]) -> List[Tuple[int, int, str]]:
+    """``python -X importtime -c pass``: (self us, nesting depth, name) per import."""
+    proc = venv.run(["-X", "importtime", "-c", "pass"], home, env=extra)
+    rows = []
+    for line in proc.stderr.splitlines():
+        match = re.match(r"import time:\s+(\d+) \|\s+\d+ \|( *)(\S+)", line)
+        if match:
+            rows.append((int(match.group(1)), len(match.group(2)) // 2, match.group(3)))
+    return rows
+
+
+def check_importtime(version: str, shim: support.Venv, home: Path) -> Tuple[List[str], bool]:
+    """Report lines and whether the hook imported nothing but itself (21 runs, switch on)."""
+    costs = []
+    ok = True
+    for _ in range(21):
+        rows = importtime(shim, home, {"PIP_TRUSTSHIM": "1"})
+        names = [name for _, _, name in rows]
+        if HOOK not in names:
+            return [f"importtime {version}: {HOOK} was not imported at startup"], False
+        at = names.index(HOOK)
+        depth = rows[at][1]
+        leaf = at == 0 or rows[at - 1][1] <= depth
+        heavy = [n for n in names if re.match(r"(pip|pip_trustshim|truststore|certifi|_?ssl)\b", n)]
+        ok = ok and leaf and not heavy
+        costs.append(rows[at][0])
+    line = (
+        f"importtime {version}: {HOOK} imported alone (no children, no pip/ssl/certifi): "
+        f"{'yes' if ok else 'NO'}; its own import median {statistics.median(costs)} us"
+    )
+    return [line], ok
+
+
+# ------------------------------------------------------------------ main
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Build (or reuse) the venvs, measure, print, and judge against the budget."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pairs", type=int, default=400, help="startup pairs (default 400)")
+    parser.add_argument("--peer-pairs", type=int, default=40, help="pip-system-certs pairs")
+    parser.add_argument("--pip-pairs", type=int, default=30, help="pip download pairs")
+    parser.add_argument("--no-peer", action="store_true", help="skip pip-system-certs")
+    parser.add_argument("--no-pip", action="store_true", help="skip the pip download runs")
+    args = parser.parse_args(argv)
+
+    VENVS.mkdir(parents=True, exist_ok=True)
+    wheel = support.build_project_wheel(VENVS / "wheel")
+    print(f"pip-trustshim startup benchmark, {time.strftime('%Y-%m-%d %H:%M')}")
+    print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}")
+    print(
+        "columns: wall-clock median with vs baseline, ratio of medians [bootstrap 95%],"
+        " IQR with / baseline, ratio of the children's median CPU times"
+    )
+    results: List[Comparison] = []
+    notes: List[str] = []
+    healthy = True
+    with tempfile.TemporaryDirectory(prefix="trustshim-bench-") as tmp:
+        home = Path(tmp)
+        for version, pip in TARGETS:
+            python = support.find_python(version)
+            if python is None:
+                print(
+                    f"SKIPPED: CPython {version} not found (set {support.python_env_var(version)})",
+                    file=sys.stderr,
+                )
+                continue
+            notes.append(f"CPython {version}: {python}, pip {pip}")
+            venvs = startup_venvs(version, pip, wheel, home)
+            lines, ok = check_importtime(version, venvs["shim"], home)
+            notes.extend(lines)
+            healthy = healthy and ok
+            results.extend(bench_startup(version, venvs, home, args.pairs))
+            if not args.no_peer and (version, pip) == PEER_TARGET:
+                peer = peer_venv(version, pip)
+                results.append(bench_peer(version, peer, venvs["base"], home, args.peer_pairs))
+            if not args.no_pip:
+                results.append(bench_pip(version, venvs["shim"], home, args.pip_pairs))
+    for note in notes:
+        print(note)
+    for result in results:
+        print(result.line())
+    print(f"load average at the end {os.getloadavg()[0]:.2f}")
+    if not results:
+        return 2
+    over = [r for r in results if r.verdict() == "OVER BUDGET"]
+    return 1 if over or not healthy else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
