@@ -19,6 +19,7 @@ from support import (  # noqa: E402
     TlsIndex,
     Venv,
     build_project_wheel,
+    fresh_venv,
     make_pki,
     make_venv,
     make_wheel,
@@ -62,6 +63,13 @@ def venv(request: pytest.FixtureRequest, project_wheel: Path) -> Venv:
     """
     python_version, pip_version = request.param
     return make_venv(python_version, pip_version, project_wheel)
+
+
+@pytest.fixture(params=DEFAULT_PIPS, ids=[f"py{py}-pip{pip}" for py, pip in DEFAULT_PIPS])
+def private_venv(request: pytest.FixtureRequest, project_wheel: Path, tmp_path: Path) -> Venv:
+    """A venv of the test's own (uncached, with the project), for tests that change it."""
+    python_version, pip_version = request.param
+    return fresh_venv(tmp_path / "venv", python_version, pip_version, project_wheel)
 
 
 @pytest.fixture

@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Dict, Iterator, List, Optional, Tuple, Type
+from typing import Any, Dict, Iterator, List, Optional, Tuple, Type, TypeVar
 
 import pytest
 import trustme
@@ -56,6 +56,7 @@ LEAVES = (
     "intermediate-missing",
 )
 _MARKER = ".trustshim-ready.json"
+_S = TypeVar("_S", bound="_Served")
 _ZIP_DATE = (2020, 1, 1, 0, 0, 0)
 _WHEEL = "Wheel-Version: 1.0\nGenerator: {generator}\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
 
@@ -436,7 +437,36 @@ class _IndexServer(_TrackingServer):
     index: TlsIndex
 
 
-class TlsIndex:
+class _Served:
+    """A server running in the background: counts connections, closes once."""
+
+    _server: _TrackingServer
+    _closed = False
+
+    @property
+    def connections(self) -> int:
+        """TCP connections accepted so far (counted before any TLS handshake)."""
+        return self._server.connections
+
+    def close(self) -> None:
+        """Stop serving and join every handler thread (idempotent)."""
+        if not self._closed:
+            self._closed = True
+            self._server.stop()
+
+    def __enter__(self: _S) -> _S:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: Optional[Type[BaseException]],
+        exc: Optional[BaseException],
+        tb: Optional[TracebackType],
+    ) -> None:
+        self.close()
+
+
+class TlsIndex(_Served):
     """A PEP 503 index over HTTPS on 127.0.0.1, serving the files in ``dists``.
 
     Starts serving on construction; use as a context manager (or call
@@ -462,29 +492,6 @@ class TlsIndex:
         self.url = f"https://localhost:{self.port}/simple/"
         self.ip_url = f"https://127.0.0.1:{self.port}/simple/"
         self._server.start()
-        self._closed = False
-
-    @property
-    def connections(self) -> int:
-        """TCP connections accepted so far, counted before the TLS handshake."""
-        return self._server.connections
-
-    def close(self) -> None:
-        """Stop serving and join every handler thread (idempotent)."""
-        if not self._closed:
-            self._closed = True
-            self._server.stop()
-
-    def __enter__(self) -> TlsIndex:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: Optional[Type[BaseException]],
-        exc: Optional[BaseException],
-        tb: Optional[TracebackType],
-    ) -> None:
-        self.close()
 
 
 # -------------------------------------------------------------- CONNECT proxy
@@ -542,7 +549,7 @@ class _ProxyServer(_TrackingServer):
     proxy: ConnectProxy
 
 
-class ConnectProxy:
+class ConnectProxy(_Served):
     """An HTTP CONNECT proxy on 127.0.0.1 recording each tunnel's "host:port"."""
 
     def __init__(self) -> None:
@@ -552,29 +559,6 @@ class ConnectProxy:
         self.port: int = self._server.server_address[1]
         self.url = f"http://127.0.0.1:{self.port}"
         self._server.start()
-        self._closed = False
-
-    @property
-    def connections(self) -> int:
-        """TCP connections accepted so far."""
-        return self._server.connections
-
-    def close(self) -> None:
-        """Stop serving and join every handler thread (idempotent)."""
-        if not self._closed:
-            self._closed = True
-            self._server.stop()
-
-    def __enter__(self) -> ConnectProxy:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: Optional[Type[BaseException]],
-        exc: Optional[BaseException],
-        tb: Optional[TracebackType],
-    ) -> None:
-        self.close()
 
 
 # ------------------------------------------------------------- interpreters

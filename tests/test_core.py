@@ -84,18 +84,14 @@ def test_pip_config_set_writes_what_the_shim_reads(
     assert_downloaded(proc, home)
 
 
-@pytest.mark.parametrize("python_version, pip_version", PIPS)
 def test_config_files_are_ordered_as_pip_orders_them(
-    project_wheel: Path,
+    private_venv: Venv,
     home: Path,
     index: TlsIndex,
     pki: Pki,
-    tmp_path: Path,
-    python_version: str,
-    pip_version: str,
 ) -> None:
     """user < site (``sys.prefix/pip.conf``) < ``PIP_CONFIG_FILE``, as in pip."""
-    venv = fresh_venv(tmp_path / "venv", python_version, pip_version, project_wheel)
+    venv = private_venv
     user = home / ".config" / "pip" / "pip.conf"
     user.parent.mkdir(parents=True)
     write_config(user, enabled="yes", store="/nowhere/user.pem")
@@ -238,22 +234,18 @@ def test_cert_and_requests_ca_bundle_both_count(
     assert index.requests and other_index.requests
 
 
-@pytest.mark.parametrize("python_version, pip_version", PIPS)
 def test_pips_vendored_certifi_is_not_added(
-    project_wheel: Path,
+    private_venv: Venv,
     home: Path,
     index: TlsIndex,
     pki: Pki,
-    tmp_path: Path,
-    python_version: str,
-    pip_version: str,
 ) -> None:
     """pip trusts its vendored certifi (>= 24.2: next to the OS store); the shim does not.
 
     requests hands that bundle to urllib3 at every new connection; the shim
     must keep it off its context.
     """
-    venv = fresh_venv(tmp_path / "venv", python_version, pip_version, project_wheel)
+    venv = private_venv
     cacert = venv.site_packages() / "pip" / "_vendor" / "certifi" / "cacert.pem"
     cacert.write_bytes(cacert.read_bytes() + pki.ca_pem.read_bytes())
     env = {"SSL_CERT_FILE": str(pki.other_ca_pem)}

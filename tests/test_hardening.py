@@ -25,7 +25,6 @@ from support import (
     assert_refused,
     assert_shim_error,
     download,
-    fresh_venv,
     make_venv,
     pip_at_least,
     scrubbed_env,
@@ -165,17 +164,13 @@ def test_truststore_missing(venv: Venv, home: Path, index: TlsIndex, pki: Pki) -
         assert_shim_error(proc, index, "trustshim.store", "'system'", "needs truststore")
 
 
-@pytest.mark.parametrize("python_version, pip_version", [("3.11", "23.2.1")])
 def test_half_removed_installation(
-    project_wheel: Path,
+    private_venv: Venv,
     home: Path,
     index: TlsIndex,
     pki: Pki,
-    tmp_path: Path,
-    python_version: str,
-    pip_version: str,
 ) -> None:
-    venv = fresh_venv(tmp_path / "venv", python_version, pip_version, project_wheel)
+    venv = private_venv
     shutil.rmtree(venv.site_packages() / "pip_trustshim")
     assert (venv.site_packages() / "_pip_trustshim_boot.py").is_file()
     # Any other Python runs normally and quietly, switch on or not.
