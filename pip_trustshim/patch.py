@@ -25,7 +25,7 @@ import functools
 import ipaddress
 import os
 import sys
-from typing import Any, Callable, List, Optional, Tuple
+from typing import Any, Callable, List, Tuple
 
 from . import trust as trust_module
 from .settings import INHERITED, Settings, ShimError, for_children
@@ -55,7 +55,7 @@ def attach(session: Any) -> None:
     try:
         options = pip_options()
         settings, trust = trust_module.decide(isolated=_isolated(options))
-        hand_down(settings, trust, options)
+        hand_down(settings, options)
         if trust is None:
             return
         adapter = session.adapters.get("https://")
@@ -99,7 +99,7 @@ def _isolated(options: Any) -> bool:
     return bool(options.isolated_mode)
 
 
-def hand_down(settings: Settings, trust: Optional[Trust], options: Any) -> None:
+def hand_down(settings: Settings, options: Any) -> None:
     """Give the pips this pip starts (build isolation) exactly its decision.
 
     They would otherwise re-read the settings without ``--isolated``, without

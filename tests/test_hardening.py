@@ -128,7 +128,8 @@ def test_unreadable_file_stops_pip(venv: Venv, home: Path, index: TlsIndex, pki:
 
 
 def test_corrupt_pip_conf_stops_pip_itself(venv: Venv, home: Path, index: TlsIndex) -> None:
-    """pip reads its files before the shim runs: it stops with its own one line."""
+    """pip parses its files in its main parser, before it imports anything the
+    shim can hook: it stops with its own message, naming the file."""
     conf = home / "pip.conf"
     conf.write_text("[trustshim\nenabled = yes\n")
     proc = download(venv, home, index.url, config_file=str(conf))
