@@ -20,7 +20,7 @@ _DAMAGED = (
 
 
 def find_spec(finder, fullname, path, target):
-    """``_Finder.find_spec`` for pip's session module: wrap its real loader."""
+    """``_Finder.find_spec`` for a watched pip module: wrap its real loader."""
     # The import lock of this module name is held, so only this thread can
     # be here; the flag stops recursion without a lock.
     finder._busy = True
@@ -32,7 +32,8 @@ def find_spec(finder, fullname, path, target):
         finder._busy = False
     if spec is None or spec.loader is None:
         return None
-    spec.loader = _proxy(spec.loader)
+    after = patch if fullname.endswith(".session") else check_pip_config
+    spec.loader = _proxy(spec.loader, after)
     return spec
 
 
@@ -43,8 +44,9 @@ class _Loader:
     serve every module of their archive, so patching one in place would leak.
     """
 
-    def __init__(self, inner):
+    def __init__(self, inner, after):
         self._inner = inner
+        self._after = after
 
     def __getattr__(self, name):
         return getattr(self._inner, name)
@@ -59,7 +61,7 @@ class _ExecLoader(_Loader):
 
     def exec_module(self, module):
         self._inner.exec_module(module)
-        patch(module)
+        self._after(module)
 
 
 class _LegacyLoader(_Loader):
@@ -67,14 +69,14 @@ class _LegacyLoader(_Loader):
 
     def load_module(self, fullname):
         module = self._inner.load_module(fullname)
-        patch(module)
+        self._after(module)
         return module
 
 
-def _proxy(inner):
-    """Wrap pip's loader ``inner`` in a proxy that patches the module it runs."""
+def _proxy(inner, after):
+    """Wrap pip's loader ``inner``; ``after(module)`` runs once it has run."""
     wrapper = _ExecLoader if hasattr(inner, "exec_module") else _LegacyLoader
-    return wrapper(inner)
+    return wrapper(inner, after)
 
 
 def _find_elsewhere(fullname, path, target):
@@ -98,6 +100,38 @@ def _legacy_spec(finder, fullname, path):
     if loader is None:
         return None
     return sys.modules["_frozen_importlib"].spec_from_loader(fullname, loader)
+
+
+def check_pip_config(module):
+    """With ``PIP_TRUSTSHIM`` on, a pip.conf pip cannot parse stops pip here.
+
+    pip's main parser is about to read its configuration files and would stop
+    on such a file with a message of several lines; this makes it the shim's
+    one line. Switched on only inside that file, the shim cannot know, and
+    pip's own message stands.
+    """
+    environ = _environ()
+    switch = environ.get("PIP_TRUSTSHIM", "").strip().lower()
+    if switch in _OFF_WORDS or not switch or "--isolated" in sys.argv[1:]:
+        return
+    try:
+        from pip._internal.configuration import Configuration
+        from pip._internal.exceptions import ConfigurationError
+
+        Configuration(isolated=False).load()
+    except ConfigurationError as error:
+        cause = getattr(error, "error", None)
+        path = getattr(cause, "source", None) or getattr(error, "fname", None) or "?"
+        where = "environment variable PIP_CONFIG_FILE"
+        if path != environ.get("PIP_CONFIG_FILE"):
+            where = "pip's configuration files"
+        problem = " ".join(str(cause or error).split())
+        sys.stderr.write(
+            f"pip-trustshim: config file {path!r} (from {where}) cannot be parsed: {problem}\n"
+        )
+        raise SystemExit(1) from None
+    except Exception:
+        return
 
 
 def patch(module):

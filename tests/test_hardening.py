@@ -127,16 +127,17 @@ def test_unreadable_file_stops_pip(venv: Venv, home: Path, index: TlsIndex, pki:
     assert_shim_error(proc, index, "trustshim.store", repr(str(secret)), "permission denied")
 
 
-def test_corrupt_pip_conf_stops_pip_itself(venv: Venv, home: Path, index: TlsIndex) -> None:
-    """pip parses its files in its main parser, before it imports anything the
-    shim can hook: it stops with its own message, naming the file."""
+def test_corrupt_pip_conf(venv: Venv, home: Path, index: TlsIndex, pki: Pki) -> None:
+    """Switched on by the environment, the shim names the file; otherwise pip does."""
     conf = home / "pip.conf"
     conf.write_text("[trustshim\nenabled = yes\n")
+    proc = download(venv, home, index.url, env=shim(str(pki.ca_pem)), config_file=str(conf))
+    assert_shim_error(proc, index, repr(str(conf)), "PIP_CONFIG_FILE", "cannot be parsed")
+    # Switched on only inside the file pip cannot parse: pip's own message.
     proc = download(venv, home, index.url, config_file=str(conf))
     assert proc.returncode != 0, proc.stderr
     assert proc.stderr.startswith("Configuration file could not be loaded."), proc.stderr
-    assert str(conf) in proc.stderr
-    assert "Traceback" not in proc.stderr
+    assert str(conf) in proc.stderr and "Traceback" not in proc.stderr
     assert index.connections == 0
 
 
