@@ -110,10 +110,10 @@ def check_pip_config(module):
     one line. Switched on only inside that file, the shim cannot know, and
     pip's own message stands.
     """
-    environ = _environ()
-    switch = environ.get("PIP_TRUSTSHIM", "").strip().lower()
-    if switch in _OFF_WORDS or not switch or "--isolated" in sys.argv[1:]:
+    switch = _environment_switch()
+    if not switch or switch in _OFF_WORDS:
         return
+    environ = _environ()
     try:
         from pip._internal.configuration import Configuration
         from pip._internal.exceptions import ConfigurationError
@@ -175,18 +175,25 @@ def _guard_damaged(module, error):
 
 def _switched_on():
     """Whether ``PIP_TRUSTSHIM`` or pip.conf's ``trustshim.enabled`` is not an off word."""
-    isolated = "--isolated" in sys.argv[1:]
-    value = None if isolated else _environ().get("PIP_TRUSTSHIM")
+    value = _environment_switch()
     if value is None:
         try:
             from pip._internal.configuration import Configuration
 
-            config = Configuration(isolated=isolated)
+            config = Configuration(isolated="--isolated" in sys.argv[1:])
             config.load()
             value = config.get_value("trustshim.enabled")
         except Exception:
             return False
     return str(value).strip().lower() not in _OFF_WORDS
+
+
+def _environment_switch():
+    """``PIP_TRUSTSHIM``, stripped and lower-cased; None if unset or under --isolated."""
+    value = _environ().get("PIP_TRUSTSHIM")
+    if value is None or "--isolated" in sys.argv[1:]:
+        return None
+    return value.strip().lower()
 
 
 def _environ():

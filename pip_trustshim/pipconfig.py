@@ -15,8 +15,7 @@ from typing import Any, List, Mapping, Optional, Tuple
 
 from . import patch
 from .settings import Setting, Settings, config_source
-from .stores import build_context
-from .trust import Trust
+from .trust import Trust, build
 
 #: pip's own default index (pip's ``PyPI.simple_url``)
 DEFAULT_INDEX = "https://pypi.org/simple"
@@ -61,9 +60,7 @@ def pip_bundles(config: Any) -> List[Tuple[str, str]]:
 
 def shim_trust(settings: Settings, bundles: List[Tuple[str, str]]) -> Trust:
     """Exactly what the shim gives pip: the store, the extra CAs, pip's bundles."""
-    trust = Trust(settings, build_context(settings))
-    trust.add_pip_bundles([*settings.bundles, *bundles])
-    return trust
+    return build(settings, bundles)
 
 
 def kind(level: str) -> Any:

@@ -110,15 +110,17 @@ def system_context(
 
 def linux_store_exists() -> bool:
     """Whether OpenSSL's defaults or a well-known bundle file hold certificates."""
+    return _openssl_defaults_hold_certs() or any(map(os.path.isfile, LINUX_CA_FILES))
+
+
+def _openssl_defaults_hold_certs() -> bool:
+    """Whether OpenSSL's default cafile exists or its capath has hashed certs."""
     defaults = ssl.get_default_verify_paths()
-    if defaults.cafile or (defaults.capath and has_hashed_certs(defaults.capath)):
-        return True
-    return any(os.path.isfile(path) for path in LINUX_CA_FILES)
+    return bool(defaults.cafile or (defaults.capath and has_hashed_certs(defaults.capath)))
 
 
 def _load_openssl_defaults(context: ssl.SSLContext) -> None:
-    defaults = ssl.get_default_verify_paths()
-    if defaults.cafile or (defaults.capath and has_hashed_certs(defaults.capath)):
+    if _openssl_defaults_hold_certs():
         context.set_default_verify_paths()
         return
     for path in LINUX_CA_FILES:

@@ -1,7 +1,7 @@
 """The process's one trust decision: settings read once, context built once.
 
-``for_pip(isolated)`` answers ``None`` when the shim is off, a ``Trust`` when
-it is on, and raises ``ShimError`` when a setting is bad. The answer is
+``decide(isolated)`` answers the settings and ``None`` when the shim is off,
+a ``Trust`` when it is on, and raises ``ShimError`` when a setting is bad. The answer is
 cached for the life of the process (one per value of ``isolated``), so every
 ``PipSession`` of a pip run, in any thread, shares one ``ssl.SSLContext``.
 """
@@ -92,9 +92,11 @@ def decide(isolated: bool) -> Tuple[Settings, Optional[Trust]]:
     return answer
 
 
-def for_pip(isolated: bool) -> Optional[Trust]:
-    """The trust for this process: None when off; raises ShimError when bad."""
-    return decide(isolated)[1]
+def build(settings: Settings, pip_bundles: Iterable[Tuple[str, str]] = ()) -> Trust:
+    """The store, the extra CAs, inherited and given pip bundles: one Trust."""
+    trust = Trust(settings, build_context(settings))
+    trust.add_pip_bundles([*settings.bundles, *pip_bundles])
+    return trust
 
 
 def _decide(isolated: bool) -> Union[Tuple[Settings, Optional[Trust]], ShimError]:
@@ -103,8 +105,6 @@ def _decide(isolated: bool) -> Union[Tuple[Settings, Optional[Trust]], ShimError
         if not settings.is_on():
             return settings, None
         settings_module.check_config_file()
-        trust = Trust(settings, build_context(settings))
-        trust.add_pip_bundles(settings.bundles)
-        return settings, trust
+        return settings, build(settings)
     except ShimError as error:
         return error
