@@ -230,8 +230,8 @@ def describe(error: configparser.Error) -> str:
     if isinstance(error, configparser.MissingSectionHeaderError):
         return f"line {error.lineno} comes before any [section] header"
     if isinstance(error, configparser.ParsingError) and error.errors:
-        lineno, line = error.errors[0]
-        return f"line {lineno} ({line}) is not a [section], a key = value line or a comment"
+        # (not the line itself: Python 3.13 keeps it raw, with its line break)
+        return f"line {error.errors[0][0]} is not a [section], a key = value line or a comment"
     return " ".join(str(error).split())
 
 

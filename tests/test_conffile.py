@@ -236,7 +236,7 @@ def test_continuation_line_starting_with_a_bracket(tmp_path: Path) -> None:
         (b"[trustshim]\n[global]\n[trustshim]\n", "section [trustshim] appears twice (line 3)"),
         (b"[trustshim]\nstore = a\nStore = b\n", "key 'store' appears twice in [trustshim]"),
         (b"enabled = yes\n", "line 1 comes before any [section] header"),
-        (b"[trustshim]\nenabled\n", "line 2 ('enabled\\n') is not a [section]"),
+        (b"[trustshim]\nenabled\n", "line 2 is not a [section], a key = value line"),
         (b"[trustshim]\nstore = \xff\n", "contains invalid"),
     ],
 )
