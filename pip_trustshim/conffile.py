@@ -31,12 +31,20 @@ import stat
 from dataclasses import dataclass, field
 from typing import Dict, List, Mapping, Optional, Tuple, Union
 
-__all__ = ["ConfigFileError", "Edited", "edit_section", "edit_text"]
+__all__ = [
+    "ConfigFileError",
+    "Edited",
+    "edit_section",
+    "edit_text",
+    "normalize_key",
+    "read_back_value",
+]
 
 BOM = b"\xef\xbb\xbf"
 #: what a continuation line of a multi-line value is indented by, past its key
 CONTINUATION_INDENT = "    "
-#: the mode a new file is created with, before the umask (as ``open()`` does)
+#: the mode a new file is created with; the umask (or the directory's default
+#: ACL) applies to it as to any ``open()``
 NEW_FILE_MODE = 0o644
 
 # configparser reads a file in universal-newlines mode: only these end a line.
@@ -102,11 +110,11 @@ def edit_section(
     given = os.fspath(path)
     link = given if os.path.islink(given) else None
     target = os.path.realpath(given) if link else given
-    data, existing = read_file(target)
+    data, existing = _read_file(target)
     bom = data.startswith(BOM)
     body = data[len(BOM) :] if bom else data
     encoding = locale.getpreferredencoding(False)
-    text = decode(body, encoding, target)
+    text = _decode(body, encoding, target)
     new_text = edit_text(text, section, values, name=target)
     if new_text == text:
         return Edited(target, link, changed=False, bom=bom)
@@ -117,7 +125,7 @@ def edit_section(
             f"{target}: the new values cannot be written in {encoding}: {error.reason}; "
             "nothing was written"
         ) from None
-    write_atomically(target, (BOM if bom else b"") + new_body, existing)
+    _write_atomically(target, (BOM if bom else b"") + new_body, existing)
     return Edited(target, link, changed=True, bom=bom)
 
 
@@ -127,28 +135,37 @@ def edit_text(
     values: Mapping[str, Optional[str]],
     name: str = "<text>",
 ) -> str:
-    """The configuration ``text`` with ``values`` set in ``[section]``, checked.
+    """The configuration ``text`` with ``values`` set or removed in ``[section]``, checked.
 
     The pure part of :func:`edit_section`: ``text`` is what pip reads (decoded,
     without a byte order mark); ``name`` is the file to name in errors.
     """
-    check_request(section, values, name)
-    old = parse(text, name, "pip cannot read this file")
+    _check_request(section, values, name)
+    old = _parse(text, name, "pip cannot read this file")
     lines = _LINE.findall(text)
     newline = next((line[len(line.rstrip("\r\n")) :] for line in lines), "\n") or "\n"
-    target = scan(lines, section, name)
+    target = _scan(lines, section, name)
     if target is None:
-        added = new_section(section, values, newline)
-        new_lines = lines[:-1] + [terminated(lines[-1], newline)] if lines and added else lines
-        new_lines = new_lines + added
+        new_lines = _appended_section(lines, section, values, newline)
     else:
-        new_lines = edited_lines(lines, target, values, newline)
+        new_lines = _edited_lines(lines, target, values, newline)
     new_text = "".join(new_lines)
-    check_result(old, new_text, section, values, name)
+    _check_result(old, new_text, section, values, name)
     return new_text
 
 
-def read_file(target: str) -> Tuple[bytes, Optional[os.stat_result]]:
+def normalize_key(key: str) -> str:
+    """A key as pip compares it (``pip._internal.configuration._normalize_name``)."""
+    key = key.lower().replace("_", "-")
+    return key[2:] if key.startswith("--") else key
+
+
+def read_back_value(value: str) -> str:
+    """What pip reads back for ``value`` as :func:`edit_section` writes it."""
+    return "\n" + value if "\n" in value else value
+
+
+def _read_file(target: str) -> Tuple[bytes, Optional[os.stat_result]]:
     """The file's bytes and its status, or ``b""`` and None when it does not exist."""
     try:
         with open(target, "rb") as file:
@@ -157,11 +174,11 @@ def read_file(target: str) -> Tuple[bytes, Optional[os.stat_result]]:
     except FileNotFoundError:
         return b"", None
     except OSError as error:
-        raise ConfigFileError(f"{target}: cannot read it: {describe_os_error(error)}") from None
+        raise ConfigFileError(f"{target}: cannot read it: {_describe_os_error(error)}") from None
     return data, status
 
 
-def decode(body: bytes, encoding: str, name: str) -> str:
+def _decode(body: bytes, encoding: str, name: str) -> str:
     """``body`` decoded as pip decodes it, refusing what would not encode back the same."""
     try:
         text = body.decode(encoding)
@@ -178,15 +195,18 @@ def decode(body: bytes, encoding: str, name: str) -> str:
     return text
 
 
-def check_request(section: str, values: Mapping[str, Optional[str]], name: str) -> None:
+def _check_request(section: str, values: Mapping[str, Optional[str]], name: str) -> None:
     """Refuse a section or key name that cannot stand in a file, and two spellings of a key."""
-    if section == configparser.DEFAULTSECT or not section or section != section.strip():
-        raise ConfigFileError(f"{name}: cannot edit a section named {section!r}")
-    if any(char in section for char in "\r\n]"):
+    if (
+        section == configparser.DEFAULTSECT
+        or not section
+        or section != section.strip()
+        or any(char in section for char in "\r\n]")
+    ):
         raise ConfigFileError(f"{name}: cannot edit a section named {section!r}")
     seen: Dict[str, str] = {}
     for key in values:
-        normal = normalize(key)
+        normal = normalize_key(key)
         if (
             not normal
             or key != key.strip()
@@ -203,25 +223,19 @@ def check_request(section: str, values: Mapping[str, Optional[str]], name: str) 
         seen[normal] = key
 
 
-def normalize(key: str) -> str:
-    """A key as pip compares it (``pip._internal.configuration._normalize_name``)."""
-    key = key.lower().replace("_", "-")
-    return key[2:] if key.startswith("--") else key
-
-
-def parse(text: str, name: str, problem: str) -> configparser.RawConfigParser:
+def _parse(text: str, name: str, problem: str) -> configparser.RawConfigParser:
     """``text`` read as pip reads a file: universal newlines, a strict RawConfigParser."""
     parser = configparser.RawConfigParser()
     try:
         parser.read_file(io.StringIO(text, newline=None), name)
     except configparser.Error as error:
         raise ConfigFileError(
-            f"{name}: {problem}: {describe(error)}; nothing was written"
+            f"{name}: {problem}: {_describe(error)}; nothing was written"
         ) from None
     return parser
 
 
-def describe(error: configparser.Error) -> str:
+def _describe(error: configparser.Error) -> str:
     """A configparser error as one line, without the file name."""
     if isinstance(error, configparser.DuplicateSectionError):
         return f"section [{error.section}] appears twice (line {error.lineno})"
@@ -235,7 +249,7 @@ def describe(error: configparser.Error) -> str:
     return " ".join(str(error).split())
 
 
-def scan(lines: List[str], section: str, name: str) -> Optional[_Section]:
+def _scan(lines: List[str], section: str, name: str) -> Optional[_Section]:
     """Where ``[section]`` and its entries are, following ``RawConfigParser._read``.
 
     A line is blank or a comment, a continuation of the key before it
@@ -248,7 +262,7 @@ def scan(lines: List[str], section: str, name: str) -> Optional[_Section]:
     entry: Optional[_Entry] = None
     indent_level = 0
     for index, line in enumerate(lines):
-        value = clean(line)
+        value = _clean(line)
         if not value:
             continue
         found = _NONSPACECRE.search(line)
@@ -269,19 +283,19 @@ def scan(lines: List[str], section: str, name: str) -> Optional[_Section]:
         option = _OPTCRE.match(value)
         if option is None:
             raise ConfigFileError(f"{name}: line {index + 1} is not a key = value line")
-        entry = _Entry(normalize(option.group("option").rstrip()), index, index, line[:indent])
+        entry = _Entry(normalize_key(option.group("option").rstrip()), index, index, line[:indent])
         if in_target and target is not None:
             target.entries.append(entry)
     return target
 
 
-def clean(line: str) -> str:
+def _clean(line: str) -> str:
     """The line as configparser sees it: stripped, and empty for a comment."""
     value = line.strip()
     return "" if value.startswith(_COMMENT_PREFIXES) else value
 
 
-def edited_lines(
+def _edited_lines(
     lines: List[str], target: _Section, values: Mapping[str, Optional[str]], newline: str
 ) -> List[str]:
     """``lines`` with the entries of ``values`` replaced, removed or added in ``target``."""
@@ -291,13 +305,13 @@ def edited_lines(
         last = target.entries[-1]
         after, indent = last.end, last.indent
     else:
-        after, indent = target.header, indent_after_header(lines, target)
+        after, indent = target.header, _indent_after_header(lines, target)
     for key, value in values.items():
-        matches = [entry for entry in target.entries if entry.key == normalize(key)]
+        matches = [entry for entry in target.entries if entry.key == normalize_key(key)]
         if value is not None and not matches:
-            added += entry_lines(key, value, indent, newline)
+            added += _entry_lines(key, value, indent, newline)
         for number, entry in enumerate(matches):
-            new = entry_lines(key, value, entry.indent, newline) if number == 0 else []
+            new = _entry_lines(key, value, entry.indent, newline) if number == 0 else []
             spans[entry.start] = (entry.end, new if value is not None else [])
     result: List[str] = []
     index = 0
@@ -305,13 +319,13 @@ def edited_lines(
         end, new = spans.get(index, (index, [lines[index]]))
         result += new
         if end == after and added:
-            result[-1] = terminated(result[-1], newline)
+            result[-1] = _terminated(result[-1], newline)
             result += added
         index = end + 1
     return result
 
 
-def indent_after_header(lines: List[str], target: _Section) -> str:
+def _indent_after_header(lines: List[str], target: _Section) -> str:
     """The indentation for a key right after a header: no less than the next line's."""
     if target.next_line is None:
         return target.indent
@@ -321,16 +335,21 @@ def indent_after_header(lines: List[str], target: _Section) -> str:
     return indent if len(indent) > len(target.indent) else target.indent
 
 
-def new_section(section: str, values: Mapping[str, Optional[str]], newline: str) -> List[str]:
-    """The lines of a new ``[section]`` holding the values that are set (none if none)."""
+def _appended_section(
+    lines: List[str], section: str, values: Mapping[str, Optional[str]], newline: str
+) -> List[str]:
+    """``lines`` and a new ``[section]`` after them, holding the values that are set."""
     entries: List[str] = []
     for key, value in values.items():
-        if value is not None:
-            entries += entry_lines(key, value, "", newline)
-    return [f"[{section}]{newline}"] + entries if entries else []
+        entries += _entry_lines(key, value, "", newline)
+    if not entries:
+        return lines
+    if lines:
+        lines = lines[:-1] + [_terminated(lines[-1], newline)]
+    return lines + [f"[{section}]{newline}"] + entries
 
 
-def entry_lines(key: str, value: Optional[str], indent: str, newline: str) -> List[str]:
+def _entry_lines(key: str, value: Optional[str], indent: str, newline: str) -> List[str]:
     """``key = value``, or ``key =`` and the value's lines indented under it."""
     if value is None:
         return []
@@ -343,17 +362,12 @@ def entry_lines(key: str, value: Optional[str], indent: str, newline: str) -> Li
     ]
 
 
-def terminated(line: str, newline: str) -> str:
+def _terminated(line: str, newline: str) -> str:
     """``line`` ending with a line break (the last line of a file may have none)."""
     return line if line.endswith(("\r", "\n")) else line + newline
 
 
-def expected(value: str) -> str:
-    """What pip reads back for a value written by :func:`entry_lines`."""
-    return "\n" + value if "\n" in value else value
-
-
-def check_result(
+def _check_result(
     old: configparser.RawConfigParser,
     new_text: str,
     section: str,
@@ -361,34 +375,34 @@ def check_result(
     name: str,
 ) -> None:
     """Refuse ``new_text`` unless pip reads exactly the edit into it, and nothing else changed."""
-    new = parse(new_text, name, "the edited file would not be readable by pip")
-    before, after = view(old, section), view(new, section)
+    new = _parse(new_text, name, "the edited file would not be readable by pip")
+    before, after = _view(old, section), _view(new, section)
     for key, value in values.items():
-        got = after[section].pop(normalize(key), None)
-        want = None if value is None else expected(value)
+        got = after[section].pop(normalize_key(key), None)
+        want = None if value is None else read_back_value(value)
         if got != want:
             shown = "no value" if got is None else repr(got)
             raise ConfigFileError(
                 f"{name}: {section}.{key} = {value!r} would read back as {shown}; "
                 "nothing was written"
             )
-        before[section].pop(normalize(key), None)
+        before[section].pop(normalize_key(key), None)
     if before != after:
         raise ConfigFileError(
             f"{name}: the edit of [{section}] would change other settings; nothing was written"
         )
 
 
-def view(parser: configparser.RawConfigParser, section: str) -> Dict[str, Dict[str, str]]:
+def _view(parser: configparser.RawConfigParser, section: str) -> Dict[str, Dict[str, str]]:
     """Every section's settings as pip sees them (``[DEFAULT]`` applied, keys normalized)."""
     result: Dict[str, Dict[str, str]] = {}
     for name in set(parser.sections()) | {section}:
-        items = parser.items(name) if parser.has_section(name) else parser.items("DEFAULT")
-        result[name] = {normalize(key): value for key, value in items}
+        items = parser.items(name if parser.has_section(name) else parser.default_section)
+        result[name] = {normalize_key(key): value for key, value in items}
     return result
 
 
-def write_atomically(target: str, data: bytes, existing: Optional[os.stat_result]) -> None:
+def _write_atomically(target: str, data: bytes, existing: Optional[os.stat_result]) -> None:
     """Replace ``target`` with ``data`` through a synced temporary file beside it.
 
     The temporary file gets the original's mode (and owner and group where
@@ -402,33 +416,33 @@ def write_atomically(target: str, data: bytes, existing: Optional[os.stat_result
         if existing is None:
             os.makedirs(directory, exist_ok=True)
         mode = NEW_FILE_MODE if existing is None else 0o600
-        descriptor, temporary = create_temporary(directory, os.path.basename(target), mode)
+        descriptor, temporary = _create_temporary(directory, os.path.basename(target), mode)
     except OSError as error:
         raise ConfigFileError(
             f"{target}: cannot create a temporary file in {directory}: "
-            f"{describe_os_error(error)}; nothing was written"
+            f"{_describe_os_error(error)}; nothing was written"
         ) from None
     try:
         try:
             if existing is not None:
-                copy_owner_and_mode(descriptor, temporary, existing)
-            write_all(descriptor, data)
+                _copy_owner_and_mode(descriptor, temporary, existing)
+            _write_all(descriptor, data)
             os.fsync(descriptor)
         finally:
             os.close(descriptor)
         os.replace(temporary, target)
     except BaseException as error:
-        remove_quietly(temporary)
+        _remove_quietly(temporary)
         if isinstance(error, OSError):
             raise ConfigFileError(
-                f"{target}: cannot write it: {describe_os_error(error)}; "
+                f"{target}: cannot write it: {_describe_os_error(error)}; "
                 "the file was left as it was"
             ) from None
         raise
-    sync_directory(directory)
+    _sync_directory(directory)
 
 
-def create_temporary(directory: str, base: str, mode: int) -> Tuple[int, str]:
+def _create_temporary(directory: str, base: str, mode: int) -> Tuple[int, str]:
     """A new, empty, exclusively created ``.<base>.<random>.tmp`` in ``directory``."""
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
     flags |= getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
@@ -441,22 +455,25 @@ def create_temporary(directory: str, base: str, mode: int) -> Tuple[int, str]:
     raise FileExistsError(f"no free temporary file name in {directory}")
 
 
-def copy_owner_and_mode(descriptor: int, temporary: str, existing: os.stat_result) -> None:
+def _copy_owner_and_mode(descriptor: int, temporary: str, existing: os.stat_result) -> None:
     """Give the temporary file the original's owner and group (if allowed) and mode."""
     if hasattr(os, "fchown"):
         current = os.fstat(descriptor)
         if (current.st_uid, current.st_gid) != (existing.st_uid, existing.st_gid):
             try:
                 os.fchown(descriptor, existing.st_uid, existing.st_gid)
-            except OSError:
-                pass  # only root may give a file away; it stays this user's
+            except OSError:  # only root may give a file away; a member may chgrp
+                try:
+                    os.fchown(descriptor, -1, existing.st_gid)
+                except OSError:
+                    pass
     if hasattr(os, "fchmod"):
         os.fchmod(descriptor, stat.S_IMODE(existing.st_mode))
     else:
         os.chmod(temporary, stat.S_IMODE(existing.st_mode))
 
 
-def write_all(descriptor: int, data: bytes) -> None:
+def _write_all(descriptor: int, data: bytes) -> None:
     """Write all of ``data``; an unbuffered descriptor needs no flush before fsync."""
     remaining = memoryview(data)
     while remaining:
@@ -464,14 +481,14 @@ def write_all(descriptor: int, data: bytes) -> None:
         remaining = remaining[written:]
 
 
-def remove_quietly(temporary: str) -> None:
+def _remove_quietly(temporary: str) -> None:
     try:
         os.unlink(temporary)
     except OSError:
         pass
 
 
-def sync_directory(directory: str) -> None:
+def _sync_directory(directory: str) -> None:
     """Make the rename durable where the platform allows syncing a directory."""
     try:
         descriptor = os.open(directory, os.O_RDONLY)
@@ -485,5 +502,5 @@ def sync_directory(directory: str) -> None:
         os.close(descriptor)
 
 
-def describe_os_error(error: OSError) -> str:
+def _describe_os_error(error: OSError) -> str:
     return error.strerror or str(error)

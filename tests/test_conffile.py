@@ -57,7 +57,7 @@ def pip_view(data: bytes) -> Dict[str, Dict[str, str]]:
     stream = io.TextIOWrapper(io.BytesIO(data), encoding=locale.getpreferredencoding(False))
     parser.read_file(stream)
     return {
-        name: {conffile.normalize(k): v for k, v in parser.items(name)}
+        name: {conffile.normalize_key(k): v for k, v in parser.items(name)}
         for name in parser.sections()
     }
 
@@ -439,7 +439,7 @@ def config_files(draw: Any) -> Tuple[List[Line], str, bool]:
 
 
 def entry_lines(draw: Any, indent: str, key: str, section: str) -> List[Line]:
-    where = (section, conffile.normalize(key))
+    where = (section, conffile.normalize_key(key))
     delimiter = draw(st.sampled_from(["=", " = ", ":", " : ", "  =\t"]))
     first = draw(st.sampled_from(["", "v"]) | WORD)
     result: List[Line] = [(f"{indent}{key}{delimiter}{first}".rstrip(), where)]
@@ -497,20 +497,20 @@ def test_edit_reads_back_and_keeps_every_other_line(
 
     after = pip_view(new_text.encode())
     for key, value in change.items():
-        got = after.get(section, {}).pop(conffile.normalize(key), None)
-        assert got == (None if value is None else conffile.expected(value))
-        before.get(section, {}).pop(conffile.normalize(key), None)
+        got = after.get(section, {}).pop(conffile.normalize_key(key), None)
+        assert got == (None if value is None else conffile.read_back_value(value))
+        before.get(section, {}).pop(conffile.normalize_key(key), None)
     if section not in before:
         assert after.pop(section, {}) == {}
     assert after == before
 
-    edited = {(section, conffile.normalize(key)) for key in change}
+    edited = {(section, conffile.normalize_key(key)) for key in change}
     kept = [
         line + (newline if number < len(lines) - 1 or last_terminated else "")
         for number, (line, where) in enumerate(lines)
         if where not in edited
     ]
-    output = conffile._LINE.findall(new_text)
+    output = re.findall(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z", new_text)
     added = sum(written_lines(value) for value in change.values())
     new_header = section not in before and added > 0
     assert len(output) == len(kept) + added + new_header
