@@ -17,8 +17,10 @@ from typing import Any, Callable, List, Optional, TextIO, Tuple
 from . import pipconfig, probe
 from . import settings as settings_module
 from .certs import describe
-from .settings import STORE_WORDS, Setting, Settings, ShimError, expand
-from .stores import load_bundle, store_context
+from .errors import ShimError
+from .settings import STORE_WORDS, Bundle, Setting, Settings, expand
+from .stores import Named, load_bundle, store_context
+from .trust import Trust
 
 HINTS = {
     "unknown issuer": "no trusted CA issued this certificate; behind a TLS-intercepting proxy, "
@@ -47,7 +49,8 @@ def run(urls: List[str], timeout: float, out: TextIO) -> int:
     on = settings.is_on()
     config = settings_module.load_pip_configuration(False)
     bundles = pipconfig.pip_bundles(config)
-    context = pipconfig.shim_trust(settings, bundles).context
+    settings_module.check_config_file()
+    context = Trust(settings).context(bundles)
     targets = urls or [index.value for index in pipconfig.index_urls(config)]
     for url in targets:
         split_url(url)  # every URL is valid before the first connection
@@ -72,25 +75,25 @@ def split_url(url: str) -> Tuple[str, str, int]:
     return parts.scheme, host, port or (443 if parts.scheme == "https" else 80)
 
 
-def header(on: bool, settings: Settings, bundles: List[Tuple[str, str]]) -> str:
+def header(on: bool, settings: Settings, bundles: Tuple[Bundle, ...]) -> str:
     """What is being checked with, and whether pip uses it now."""
     state = "on" if on else "OFF (pip does not use it now; checking what it would trust)"
     lines = [f"pip-trustshim is {state}", f"  store: {settings.store.value}"]
     lines += [f"  extra CA: {path}" for path in settings.extra_ca_paths()]
-    lines += [f"  pip's bundle: {path} ({source})" for path, source in bundles]
+    lines += [f"  pip's bundle: {bundle.path} ({bundle.source})" for bundle in bundles]
     return "\n".join(lines) + "\n\n"
 
 
-def trusted_files(settings: Settings, bundles: List[Tuple[str, str]], config: Any) -> List[str]:
+def trusted_files(settings: Settings, bundles: Tuple[Bundle, ...], config: Any) -> List[str]:
     """Every file that decides what pip trusts: bundles, CA paths, pip's config files."""
     paths = [] if settings.store.value in STORE_WORDS else [expand(settings.store.value)]
-    paths += settings.extra_ca_paths() + [path for path, _ in bundles]
+    paths += settings.extra_ca_paths() + [bundle.path for bundle in bundles]
     for entries in getattr(config, "_parsers", {}).values():
         paths += [filename for filename, _ in entries]
     return list(dict.fromkeys(path for path in paths if os.path.exists(path)))
 
 
-def loose_permissions(settings: Settings, bundles: List[Tuple[str, str]], config: Any) -> List[str]:
+def loose_permissions(settings: Settings, bundles: Tuple[Bundle, ...], config: Any) -> List[str]:
     """A warning for each trust-deciding file that group or others may write."""
     if os.name != "posix":
         return []
@@ -153,27 +156,30 @@ def chain_lines(chain: List[bytes]) -> List[str]:
     return lines
 
 
-def other_stores(settings: Settings, bundles: List[Tuple[str, str]]) -> List[Candidate]:
+def other_stores(settings: Settings, bundles: Tuple[Bundle, ...]) -> List[Candidate]:
     """The system store, certifi, and each configured bundle, one context each."""
     found: List[Candidate] = [
         ("the system store", lambda: store_context(Setting("store", "system", "check"))),
         ("certifi", lambda: store_context(Setting("store", "certifi", "check"))),
     ]
     if settings.store.value not in settings_module.STORE_WORDS:
-        found.append(_bundle(settings_module.expand(settings.store.value), settings.store))
-    found += [_bundle(path, settings.extra_ca) for path in settings.extra_ca_paths()]
-    for path, source in [*settings.bundles, *bundles]:
-        found.append(_bundle(path, Setting("cert", path, source)))
+        path = settings_module.expand(settings.store.value)
+        found.append(_bundle(path, settings.store, settings.store.value, settings.store.key))
+    for path in settings.extra_ca_paths():
+        found.append(
+            _bundle(path, settings.extra_ca, settings.extra_ca.value, settings.extra_ca.key)
+        )
+    for bundle in [*settings.inherited, *bundles]:
+        found.append(_bundle(bundle.path, bundle, bundle.path, bundle.source))
     return found
 
 
-def _bundle(path: str, setting: Setting) -> Candidate:
+def _bundle(path: str, named: Named, shown: str, label: str) -> Candidate:
     def context() -> ssl.SSLContext:
         made = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-        load_bundle(made, path, setting)
+        load_bundle(made, path, named, shown)
         return made
 
-    label = setting.key if setting.name != "cert" else setting.source
     return f"{path} ({label})", context
 
 

@@ -10,7 +10,9 @@ ends as one line on stderr, never a traceback. Exit codes:
 * 2: usage or configuration error (a bad option, URL or setting; nothing written);
 * 3: an internal error of pip-trustshim (please report it).
 
-pip is imported lazily; the startup hook never imports this module.
+pip, and each command's module, are imported when needed (a damaged
+installation can still run ``status``); the start-up hook never imports
+this module.
 """
 
 from __future__ import annotations
@@ -20,9 +22,8 @@ import json
 import sys
 from typing import Any, List, Optional
 
-from . import check, configure, status
+from .errors import ShimError
 from .pipconfig import LEVELS
-from .settings import ShimError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 
@@ -115,6 +116,8 @@ def _add_status(commands: Any) -> None:
 
 
 def _run_status(args: argparse.Namespace) -> int:
+    from . import status
+
     report = status.collect()
     if args.json:
         sys.stdout.write(json.dumps(report, indent=2) + "\n")
@@ -148,6 +151,8 @@ def _add_check(commands: Any) -> None:
 def _run_check(args: argparse.Namespace) -> int:
     if args.timeout <= 0:
         raise ShimError("pip-trustshim: --timeout must be a positive number of seconds")
+    from . import check
+
     return check.run(list(args.urls), args.timeout, sys.stdout)
 
 
@@ -192,6 +197,8 @@ def _add_enable(commands: Any) -> None:
 
 
 def _run_enable(args: argparse.Namespace) -> int:
+    from . import configure
+
     return configure.enable(args.store, list(args.extra_ca), args.level, sys.stdout)
 
 
@@ -210,4 +217,6 @@ def _add_disable(commands: Any) -> None:
 
 
 def _run_disable(args: argparse.Namespace) -> int:
+    from . import configure
+
     return configure.disable(args.level, sys.stdout)

@@ -16,8 +16,10 @@ from typing import Any, Dict, List, Optional, TextIO, Tuple
 
 from . import pipconfig
 from . import settings as settings_module
-from .settings import SECTION, STORE_WORDS, Setting, ShimError
+from .errors import ShimError
+from .settings import SECTION, STORE_WORDS, Setting
 from .stores import load_bundle, store_context
+from .trust import Trust
 
 
 def enable(store: Optional[str], extra_cas: List[str], level: str, out: TextIO) -> int:
@@ -87,8 +89,17 @@ def checked_extra_cas(paths: List[str], source: str) -> str:
     full = [absolute(path) for path in paths]
     value = os.pathsep.join(full)
     setting = Setting("extra-ca", value, source)
+    for path in full:  # what is written must read back as exactly these paths
+        if settings_module.split_paths(path) != [path]:
+            raise setting.error(
+                f"{path!r} cannot be written: extra-ca is split on {os.pathsep!r} and "
+                "newlines, and the path is taken as written (no $VAR or ~, no leading or "
+                "trailing space); rename the file or link to it from a plain path"
+            )
+    if settings_module.split_paths(value) != full:
+        raise setting.error("the paths would not read back as given")
     for path in full:
-        load_bundle(ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT), path, setting)
+        load_bundle(ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT), path, setting, value)
     return value
 
 
@@ -105,7 +116,8 @@ def report_effect(written: Dict[str, str], out: TextIO) -> int:
         on = settings.is_on()
         if on:
             config = settings_module.load_pip_configuration(False)
-            pipconfig.shim_trust(settings, pipconfig.pip_bundles(config))
+            settings_module.check_config_file()
+            Trust(settings).context(pipconfig.pip_bundles(config))
     except ShimError as error:
         sys.stderr.write(f"warning: pip will now stop with: {error}\n")
         return 1

@@ -1,22 +1,27 @@
-"""The pip patch: every ``PipSession`` verifies HTTPS with the shim's context.
+"""The pip patch: every ``PipSession`` verifies HTTPS with the shim's trust.
 
 The one patch point is ``PipSession.__init__`` in
 ``pip._internal.network.session`` (the same module and class from pip 19.3 to
 26.3). After pip builds a session, the adapter mounted at ``https://`` is
-fitted with the shared context:
+fitted; for every connection the context comes from ``trust.Trust.context``:
 
-* ``init_poolmanager`` and ``proxy_manager_for`` always pass it, and its
-  ``_ssl_context`` (pip >= 22.2) is it, for direct and proxied connections;
 * ``cert_verify``, which requests calls before every request, keeps
-  ``CERT_REQUIRED``, drops the ``ca_certs``/``ca_cert_dir`` that requests
-  would load onto the context (certifi, or whatever ``verify`` holds), adds
-  those bundles pip was given to the context instead, and puts the context on
-  the connection pool, overriding the one requests 2.32.0 (pip 24.1.0) forces.
+  ``CERT_REQUIRED``, drops the ``ca_certs``/``ca_cert_dir`` and client
+  certificate that requests would load onto a shared context (certifi, or
+  whatever ``verify`` holds), and puts on the connection pool the context
+  for this session's bundles and client certificate, overriding the one
+  requests 2.32.0 (pip 24.1.0) forces;
+* ``proxy_manager_for`` gives an ``https://`` proxy's own TLS connection the
+  same trust (urllib3's ``proxy_ssl_context``), where urllib3 would otherwise
+  load OpenSSL's default store;
+* ``init_poolmanager`` and pip's ``_ssl_context`` (pip >= 22.2) get it too.
 
 The adapters that ``--trusted-host`` mounts are left alone: pip turns
-verification off there by design. A bad setting, or a pip this module does
-not recognise, leaves pip able to run commands that need no network; its
-first request then stops pip with the one-line ``pip-trustshim:`` error.
+verification off there by design. The pips that pip starts to install build
+dependencies get, in their own environment only, the CA bundles this pip was
+given (``settings.INHERITED``). A bad setting, or a pip this module does not
+recognise, leaves pip able to run commands that need no network; its first
+request then stops pip with the one-line ``pip-trustshim:`` error.
 """
 
 from __future__ import annotations
@@ -24,12 +29,20 @@ from __future__ import annotations
 import functools
 import ipaddress
 import os
+import ssl
 import sys
-from typing import Any, Callable, List, Tuple
+import urllib.parse
+from typing import Any, Callable, Dict, List, Tuple
+
+# The start-up hook is loaded wherever pip runs with the shim; its refusal is
+# the one used when the rest of the installation is missing, so it is this one.
+from _pip_trustshim_boot import refuse_network
 
 from . import trust as trust_module
-from .settings import INHERITED, Settings, ShimError, for_children
-from .trust import Trust
+from .errors import ShimError, UnrecognisedPip, unrecognised_pip
+from .pipconfig import SESSION_CERT, given_bundles
+from .settings import INHERITED, OFF_WORDS, Bundle, environment_switch, for_children
+from .trust import ClientCert, Trust
 
 _MARK = "_pip_trustshim"
 
@@ -52,21 +65,29 @@ def patch_session_module(module: Any) -> None:
 
 def attach(session: Any) -> None:
     """Fit ``session`` with the shim's trust, or make it refuse the network."""
+    options = pip_options()
+    isolated = _isolated(options)
+    switch = environment_switch(os.environ, isolated)
+    if switch in OFF_WORDS:
+        return  # switched off: nothing of the shim runs
     try:
-        options = pip_options()
-        settings, trust = trust_module.decide(isolated=_isolated(options))
-        hand_down(settings, options)
-        if trust is None:
-            return
-        adapter = session.adapters.get("https://")
+        trust = trust_module.decide(isolated)
+    except UnrecognisedPip as error:  # pip's configuration cannot even be read
+        if switch is not None:
+            refuse_network(session, str(error))
+        return  # not a pip the shim knows, and nothing says the shim is on
+    except ShimError as error:
+        refuse_network(session, str(error))
+        return
+    if trust is None:
+        return
+    try:
+        adapter = getattr(session, "adapters", {}).get("https://")
         if adapter is None or not _recognised(adapter):
-            raise ShimError(
-                f"pip-trustshim: this pip ({_pip_version()}) has no HTTPS adapter the "
-                "shim recognises, so it cannot apply the chosen trust store; "
-                "upgrade pip-trustshim, or set PIP_TRUSTSHIM=0 to run pip without it"
-            )
-        fit_adapter(adapter, session, trust)
-        fit_venv_isolation()
+            raise unrecognised_pip("it has no HTTPS adapter the shim knows")
+        expected = given_bundles(getattr(options, "cert", None), SESSION_CERT, True, os.environ)
+        fit_adapter(adapter, session, trust, trust.context(expected))
+        fit_build_children(trust)
     except ShimError as error:
         refuse_network(session, str(error))
     except Exception as error:  # a shim bug: fail closed, say so in one line
@@ -78,10 +99,12 @@ def attach(session: Any) -> None:
 
 
 def pip_options() -> Any:
-    """The options of the pip command building this session, if found.
+    """The options of the pip command running now, if found.
 
     ``PipSession`` is built by ``_build_session(options, ...)`` on every pip
-    since 20.3; the caller's ``options`` carry ``isolated_mode`` and ``cert``.
+    since 20.3, and build dependencies are installed from inside the
+    command's ``run(options, args)``; ``options`` carry ``isolated_mode``
+    and ``cert``.
     """
     frame = sys._getframe(1)
     while frame is not None:
@@ -99,32 +122,17 @@ def _isolated(options: Any) -> bool:
     return bool(options.isolated_mode)
 
 
-def hand_down(settings: Settings, options: Any) -> None:
-    """Give the pips this pip starts (build isolation) exactly its decision.
-
-    They would otherwise re-read the settings without ``--isolated``, without
-    this environment's site pip.conf, and (before pip 25.0) without a
-    command-line ``--cert``.
-    """
-    bundles = list(settings.bundles)
-    cert = getattr(options, "cert", None)
-    if isinstance(cert, str) and cert:
-        bundles.append((cert, "pip's --cert, PIP_CERT or cert in pip.conf"))
-    os.environ[INHERITED] = for_children(settings, bundles)
-
-
 def _recognised(adapter: Any) -> bool:
     needed = ("init_poolmanager", "proxy_manager_for", "cert_verify", "_pool_connections")
     return all(hasattr(adapter, name) for name in needed)
 
 
-def fit_adapter(adapter: Any, session: Any, trust: Trust) -> None:
-    """Make the https adapter use ``trust.context`` and nothing else."""
-    context = trust.context
+def fit_adapter(adapter: Any, session: Any, trust: Trust, default: ssl.SSLContext) -> None:
+    """Make the https adapter verify every connection with ``trust``."""
     if hasattr(adapter, "_ssl_context"):
-        adapter._ssl_context = context
-    adapter.init_poolmanager = _forcing_context(adapter.init_poolmanager, context)
-    adapter.proxy_manager_for = _forcing_context(adapter.proxy_manager_for, context)
+        adapter._ssl_context = default
+    adapter.init_poolmanager = _with_context(adapter.init_poolmanager, default)
+    adapter.proxy_manager_for = _proxying(adapter.proxy_manager_for, session, trust, default)
     adapter.cert_verify = _verifying(adapter.cert_verify, session, trust)
     adapter.proxy_manager = {}
     adapter.init_poolmanager(
@@ -132,23 +140,140 @@ def fit_adapter(adapter: Any, session: Any, trust: Trust) -> None:
     )
 
 
-def fit_venv_isolation() -> None:
-    """Start pip 26.2+'s venv-isolation subprocesses through ``venv_runner``.
+def session_bundles(session: Any, verify: Any = None) -> Tuple[Bundle, ...]:
+    """The CA bundles this session was given, and a request's own ``verify``."""
+    trust_env = getattr(session, "trust_env", True)
+    return given_bundles(session.verify, SESSION_CERT, trust_env, os.environ, verify)
 
-    There pip runs the build venv's own Python, which does not read this
-    environment's ``.pth`` files; ``venv_runner`` brings the hook along.
+
+def _with_context(method: Callable[..., Any], context: Any) -> Callable[..., Any]:
+    @functools.wraps(method)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        kwargs["ssl_context"] = context
+        return method(*args, **kwargs)
+
+    return wrapper
+
+
+def _proxying(
+    method: Callable[..., Any], session: Any, trust: Trust, default: ssl.SSLContext
+) -> Callable[..., Any]:
+    """``proxy_manager_for``: the TLS to an https:// proxy gets the shim's trust."""
+
+    @functools.wraps(method)
+    def proxy_manager_for(proxy: str, **kwargs: Any) -> Any:
+        kwargs["ssl_context"] = default
+        parts = urllib.parse.urlsplit(proxy)
+        if parts.scheme.lower() == "https":
+            try:
+                context = trust.context(session_bundles(session))
+            except ShimError as error:
+                _raise_command_error(str(error))
+            kwargs["proxy_ssl_context"] = for_host(context, parts.hostname or "")
+        return method(proxy, **kwargs)
+
+    return proxy_manager_for
+
+
+def _verifying(method: Callable[..., Any], session: Any, trust: Trust) -> Callable[..., Any]:
+    """``cert_verify``: the pool gets exactly the context the shim resolves."""
+
+    @functools.wraps(method)
+    def cert_verify(conn: Any, url: str, verify: Any, cert: ClientCert) -> None:
+        method(conn, url, verify, cert)  # pip's own checks: --cert path, --client-cert
+        if not url.lower().startswith("https"):
+            return
+        try:
+            context = trust.context(session_bundles(session, verify), cert or None)
+        except ShimError as error:
+            _raise_command_error(str(error))
+        conn.cert_reqs = "CERT_REQUIRED"
+        conn.ca_certs = None
+        conn.ca_cert_dir = None
+        conn.cert_file = None  # the client certificate is in the context
+        conn.key_file = None
+        conn.conn_kw["ssl_context"] = for_host(context, conn.host)
+
+    return cert_verify
+
+
+class HostnameContext:
+    """A context, with ``server_hostname`` filled in for an IP address host.
+
+    urllib3 1.x leaves ``server_hostname`` out when the host is an IP address,
+    and a context that checks hostnames then refuses to connect. This passes
+    the address, so OpenSSL checks it against the certificate's IP SANs.
+    Every other attribute, read or set, is the wrapped context's.
     """
-    installer = sys.modules.get("pip._internal.build_env.installer")
-    call = getattr(installer, "call_subprocess", None)
-    if call is None or getattr(call, _MARK, False):
-        return
 
+    _context: ssl.SSLContext
+    _host: str
+
+    def __init__(self, context: ssl.SSLContext, host: str) -> None:
+        object.__setattr__(self, "_context", context)
+        object.__setattr__(self, "_host", host)
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._context, name)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        setattr(self._context, name, value)
+
+    def wrap_socket(self, sock: Any, *args: Any, **kwargs: Any) -> Any:
+        kwargs["server_hostname"] = kwargs.get("server_hostname") or self._host
+        return self._context.wrap_socket(sock, *args, **kwargs)
+
+    def wrap_bio(self, incoming: Any, outgoing: Any, *args: Any, **kwargs: Any) -> Any:
+        kwargs["server_hostname"] = kwargs.get("server_hostname") or self._host
+        return self._context.wrap_bio(incoming, outgoing, *args, **kwargs)
+
+
+_named: Dict[Tuple[int, str], HostnameContext] = {}
+
+
+def for_host(context: ssl.SSLContext, host: str) -> Any:
+    """``context``, or for an IP address host on urllib3 1.x, one that names it."""
+    address = host.strip("[]")
+    if not _is_ip(address) or _urllib3_major() >= 2:
+        return context
+    key = (id(context), address)
+    named = _named.get(key)
+    if named is None:
+        named = _named.setdefault(key, HostnameContext(context, address))
+    return named
+
+
+def fit_build_children(trust: Trust) -> None:
+    """The pips this pip starts to install build dependencies get its bundles.
+
+    pip's ``call_subprocess`` in its build-environment module gets the
+    parent's bundles in ``extra_environ``: the child's environment only, never
+    this process's ``os.environ``. For pip 26.2+'s venv-isolation, where the
+    build venv's own Python runs, the command goes through ``venv_runner``.
+    """
+    for name in ("pip._internal.build_env.installer", "pip._internal.build_env"):
+        try:
+            __import__(name)
+        except ImportError:
+            continue
+        module = sys.modules[name]
+        call = getattr(module, "call_subprocess", None)
+        if call is None or getattr(call, _MARK, False):
+            continue
+        module.call_subprocess = _handing_down(call, trust)  # type: ignore[attr-defined]
+
+
+def _handing_down(call: Callable[..., Any], trust: Trust) -> Callable[..., Any]:
     @functools.wraps(call)
     def call_subprocess(cmd: List[str], *args: Any, **kwargs: Any) -> Any:
+        options = pip_options()
+        given = given_bundles(getattr(options, "cert", None), SESSION_CERT, False, os.environ)
+        value = for_children([*trust.settings.inherited, *given], os.getpid())
+        kwargs["extra_environ"] = {**(kwargs.get("extra_environ") or {}), INHERITED: value}
         return call(through_venv_runner(cmd), *args, **kwargs)
 
     setattr(call_subprocess, _MARK, True)
-    installer.call_subprocess = call_subprocess  # type: ignore[union-attr]
+    return call_subprocess
 
 
 def through_venv_runner(cmd: List[str]) -> List[str]:
@@ -161,64 +286,6 @@ def through_venv_runner(cmd: List[str]) -> List[str]:
     return [cmd[0], venv_runner.__file__, os.pathsep.join(venv_runner.shim_dirs()), *cmd[1:]]
 
 
-def _forcing_context(method: Callable[..., Any], context: Any) -> Callable[..., Any]:
-    @functools.wraps(method)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        kwargs["ssl_context"] = context
-        return method(*args, **kwargs)
-
-    return wrapper
-
-
-def _verifying(method: Callable[..., Any], session: Any, trust: Trust) -> Callable[..., Any]:
-    old_urllib3 = _urllib3_major() < 2
-
-    @functools.wraps(method)
-    def cert_verify(conn: Any, url: str, verify: Any, cert: Any) -> None:
-        method(conn, url, verify, cert)  # pip's own checks: --cert path, --client-cert
-        if not url.lower().startswith("https"):
-            return
-        try:
-            trust.add_pip_bundles(pip_bundles(session, verify))
-        except ShimError as error:
-            _raise_command_error(str(error))
-        conn.cert_reqs = "CERT_REQUIRED"
-        conn.ca_certs = None
-        conn.ca_cert_dir = None
-        context: Any = trust.context
-        if old_urllib3 and _is_ip(conn.host):
-            context = trust.context_for_ip(conn.host.strip("[]"))
-        conn.conn_kw["ssl_context"] = context
-
-    return cert_verify
-
-
-def pip_bundles(session: Any, verify: Any) -> List[Tuple[str, str]]:
-    """The CA bundles pip itself was given, each with where it came from."""
-    bundles: List[Tuple[str, str]] = []
-    if isinstance(session.verify, str):
-        bundles.append((session.verify, "pip's --cert, PIP_CERT or cert in pip.conf"))
-    if getattr(session, "trust_env", True):
-        for variable in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
-            if os.environ.get(variable):
-                bundles.append((os.environ[variable], f"environment variable {variable}"))
-    if isinstance(verify, str) and verify not in [path for path, _ in bundles]:
-        bundles.append((verify, "the request's verify"))
-    return bundles
-
-
-def refuse_network(session: Any, message: str) -> None:
-    """Let ``session`` serve file: URLs only; anything else stops pip."""
-    original = session.request
-
-    def request(method: str, url: Any, *args: Any, **kwargs: Any) -> Any:
-        if not str(url).lower().startswith("file:"):
-            _raise_command_error(message)
-        return original(method, url, *args, **kwargs)
-
-    session.request = request
-
-
 def _raise_command_error(message: str) -> None:
     from pip._internal.exceptions import CommandError
 
@@ -227,7 +294,7 @@ def _raise_command_error(message: str) -> None:
 
 def _is_ip(host: str) -> bool:
     try:
-        ipaddress.ip_address(host.strip("[]").split("%")[0])
+        ipaddress.ip_address(host.split("%")[0])
     except ValueError:
         return False
     return True
@@ -242,12 +309,3 @@ def _urllib3_major() -> int:
         return int(str(urllib3.__version__).split(".")[0])
     except ValueError:
         return 2
-
-
-def _pip_version() -> str:
-    try:
-        import pip
-
-        return f"pip {pip.__version__}"
-    except Exception:
-        return "pip of unknown version"

@@ -1,21 +1,18 @@
-"""What pip itself is configured with, as the command line needs it.
+"""What pip itself is configured with.
 
-Read through pip's own ``Configuration``: the index URLs ``check`` tests by
-default, the CA bundles pip was given (``cert``, ``REQUESTS_CA_BUNDLE``,
-``CURL_CA_BUNDLE``), the trust the shim would build from the settings and
-those bundles (the same ``stores``/``trust`` code a patched pip runs), and
-pip's configuration levels for ``enable``/``disable``.
+The CA bundles pip was given (``cert``, ``REQUESTS_CA_BUNDLE``,
+``CURL_CA_BUNDLE``), found the same way for a running pip (from its session)
+and for the command line (from pip's ``Configuration``); the index URLs
+``check`` tests by default; pip's configuration levels for
+``enable``/``disable``.
 """
 
 from __future__ import annotations
 
 import os
-from types import SimpleNamespace
 from typing import Any, List, Mapping, Optional, Tuple
 
-from . import patch
-from .settings import Setting, Settings, config_source
-from .trust import Trust, build
+from .settings import Bundle, Setting, bundles, config_source
 
 #: pip's own default index (pip's ``PyPI.simple_url``)
 DEFAULT_INDEX = "https://pypi.org/simple"
@@ -48,19 +45,36 @@ def index_urls(config: Any) -> List[Setting]:
     return found
 
 
-def pip_bundles(config: Any) -> List[Tuple[str, str]]:
-    """The CA bundles pip would be given, each ``(path, source)``, as the patch finds them."""
-    cert = option(config, "cert")
-    verify: Any = os.path.expanduser(cert.value) if cert is not None else True
-    bundles = patch.pip_bundles(SimpleNamespace(verify=verify, trust_env=True), None)
-    if cert is not None and bundles and bundles[0][0] == verify:
-        bundles[0] = (verify, cert.source)  # name the variable or the file, not all three
-    return bundles
+#: where a session's ``verify`` came from, as pip itself sets it
+SESSION_CERT = "pip's --cert, PIP_CERT or cert in pip.conf"
 
 
-def shim_trust(settings: Settings, bundles: List[Tuple[str, str]]) -> Trust:
-    """Exactly what the shim gives pip: the store, the extra CAs, pip's bundles."""
-    return build(settings, bundles)
+def given_bundles(
+    cert: Any, cert_source: str, trust_env: bool, environ: Mapping[str, str], verify: Any = None
+) -> Tuple[Bundle, ...]:
+    """The CA bundles pip was given: its ``cert``, the requests variables, a request's verify.
+
+    ``REQUESTS_CA_BUNDLE`` and ``CURL_CA_BUNDLE`` count only when pip's
+    session trusts the environment, as requests reads them only then.
+    """
+    found: List[Tuple[str, str]] = []
+    if isinstance(cert, str) and cert:
+        found.append((cert, cert_source))
+    if trust_env:
+        for variable in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
+            if environ.get(variable):
+                found.append((environ[variable], f"environment variable {variable}"))
+    if isinstance(verify, str) and verify:
+        found.append((verify, "the request's verify"))
+    return bundles(found)
+
+
+def pip_bundles(config: Any, environ: Mapping[str, str] = os.environ) -> Tuple[Bundle, ...]:
+    """The CA bundles pip would be given, each with every place that names it."""
+    cert = option(config, "cert", environ)
+    if cert is None:
+        return given_bundles(None, "", True, environ)
+    return given_bundles(os.path.expanduser(cert.value), cert.source, True, environ)
 
 
 def kind(level: str) -> Any:

@@ -1,9 +1,13 @@
-"""The shim's three settings, read the way pip reads its own.
+"""The shim's settings, read the way pip reads its own.
 
 ``[trustshim]`` in pip's configuration files (found, ordered and parsed by
 pip's own ``Configuration`` class), overridden by ``PIP_TRUSTSHIM*``
 environment variables, which ``pip --isolated`` ignores as pip does. Each
 value remembers where it came from, so an error can name its source.
+
+Also here: the CA bundles a parent pip hands to the pips it starts for build
+isolation (``INHERITED``), which only add to what a child that is switched on
+by its own settings trusts.
 """
 
 from __future__ import annotations
@@ -11,14 +15,16 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping, Tuple
+from typing import Any, Iterable, List, Mapping, Optional, Tuple
+
+from .errors import ShimError, bad_value, unrecognised_pip
 
 ON_WORDS = ("1", "true", "yes", "on")
-OFF_WORDS = ("0", "false", "no", "off")
+OFF_WORDS = ("0", "false", "no", "off")  # the same words as _pip_trustshim_boot.OFF_WORDS
 STORE_WORDS = ("system", "certifi")
 SECTION = "trustshim"
-#: environment variable through which pip hands its resolved settings to the
-#: pips it starts for build isolation (internal; not a user setting)
+#: environment variable through which pip hands the CA bundles it was given
+#: to the pips it starts for build isolation (internal; not a user setting)
 INHERITED = "_PIP_TRUSTSHIM_INHERITED"
 
 #: setting name -> (environment variable, default value)
@@ -27,10 +33,6 @@ NAMES = {
     "store": ("PIP_TRUSTSHIM_STORE", "system"),
     "extra-ca": ("PIP_TRUSTSHIM_EXTRA_CA", ""),
 }
-
-
-class ShimError(Exception):
-    """A problem the shim reports as one line and then refuses to go on."""
 
 
 @dataclass(frozen=True)
@@ -47,21 +49,34 @@ class Setting:
 
     def error(self, problem: str) -> ShimError:
         """The one-line error naming this setting, its value and its source."""
-        return ShimError(
-            f"pip-trustshim: {self.key} = {self.value!r} (from {self.source}): {problem}"
-        )
+        return bad_value(self.key, self.value, self.source, problem)
+
+
+@dataclass(frozen=True)
+class Bundle:
+    """A CA bundle pip itself was given, and every place that names it."""
+
+    path: str
+    sources: Tuple[str, ...]
+
+    @property
+    def source(self) -> str:
+        return " and ".join(self.sources)
+
+    def error(self, problem: str) -> ShimError:
+        return bad_value("pip's CA bundle", self.path, self.source, problem)
 
 
 @dataclass(frozen=True)
 class Settings:
-    """All three settings, as one pip process sees them."""
+    """All the settings, as one pip process sees them."""
 
     enabled: Setting
     store: Setting
     extra_ca: Setting
     isolated: bool
-    #: CA bundles a parent pip was given (``--cert``...), each (path, source)
-    bundles: Tuple[Tuple[str, str], ...] = ()
+    #: CA bundles the parent pip was given (its ``--cert``), for a build child
+    inherited: Tuple[Bundle, ...] = ()
 
     def is_on(self) -> bool:
         """Whether the switch is on; an unknown word is an error, never off."""
@@ -72,10 +87,15 @@ class Settings:
             return False
         raise self.enabled.error("not a switch value (on: 1 true yes on; off: 0 false no off)")
 
-    def extra_ca_paths(self) -> list[str]:
+    def extra_ca_paths(self) -> List[str]:
         """The extra CA paths, split on os.pathsep and newlines, expanded."""
-        pieces = self.extra_ca.value.replace("\n", os.pathsep).split(os.pathsep)
-        return [expand(piece.strip()) for piece in pieces if piece.strip()]
+        return split_paths(self.extra_ca.value)
+
+
+def split_paths(value: str) -> List[str]:
+    """Paths separated by os.pathsep or newlines, each stripped and expanded."""
+    pieces = value.replace("\n", os.pathsep).split(os.pathsep)
+    return [expand(piece.strip()) for piece in pieces if piece.strip()]
 
 
 def expand(path: str) -> str:
@@ -83,66 +103,103 @@ def expand(path: str) -> str:
     return os.path.expanduser(os.path.expandvars(path))
 
 
-def read(isolated: bool, environ: Mapping[str, str] = os.environ) -> Settings:
-    """Read the settings: environment (unless isolated), then pip's files.
+def bundles(found: Iterable[Tuple[str, str]]) -> Tuple[Bundle, ...]:
+    """``(path, source)`` pairs as bundles: one per file, in first-seen order."""
+    grouped: dict[str, Tuple[str, List[str]]] = {}
+    for path, source in found:
+        key = os.path.abspath(expand(path))
+        sources = grouped.setdefault(key, (path, []))[1]
+        if source not in sources:
+            sources.append(source)
+    return tuple(Bundle(path, tuple(sources)) for path, sources in grouped.values())
 
-    A pip started by another pip (build isolation) takes its parent's
-    settings instead, exactly as the parent resolved them.
-    """
-    if INHERITED in environ:
-        return from_parent(environ[INHERITED])
+
+def read(isolated: bool, environ: Mapping[str, str] = os.environ) -> Settings:
+    """Read the settings: environment (unless isolated), then pip's files."""
     config = load_pip_configuration(isolated)
     found = {
         name: _from_environment(name, environ, isolated) or _from_config(config, name)
         for name in NAMES
     }
-    return Settings(
+    settings = Settings(
         enabled=found["enabled"] or _default("enabled"),
         store=found["store"] or _default("store"),
         extra_ca=found["extra-ca"] or _default("extra-ca"),
         isolated=isolated,
     )
+    if INHERITED not in environ or _switched_off(settings):
+        return settings  # a shim that is off ignores what a parent handed down
+    inherited = from_parent(environ[INHERITED])
+    return Settings(settings.enabled, settings.store, settings.extra_ca, isolated, inherited)
+
+
+def environment_switch(environ: Mapping[str, str], isolated: bool) -> Optional[str]:
+    """``PIP_TRUSTSHIM``, stripped and lower-cased; None if unset or isolated."""
+    value = None if isolated else environ.get(NAMES["enabled"][0])
+    return value.strip().lower() if value is not None else None
+
+
+def _switched_off(settings: Settings) -> bool:
+    try:
+        return not settings.is_on()
+    except ShimError:
+        return False  # a bad switch fails closed later, when it is asked
 
 
 def check_config_file(environ: Mapping[str, str] = os.environ) -> None:
     """Refuse a ``PIP_CONFIG_FILE`` that names no file, which pip skips silently."""
     path = environ.get("PIP_CONFIG_FILE", "")
-    if path and path != os.devnull and not os.path.exists(path) and INHERITED not in environ:
-        raise Setting("config-file", path, "environment variable PIP_CONFIG_FILE").error(
-            "no such file (pip would skip it silently; fix or unset PIP_CONFIG_FILE)"
+    if path and path != os.devnull and not os.path.exists(path):
+        raise bad_value(
+            "PIP_CONFIG_FILE",
+            path,
+            "the environment",
+            "no such file (pip would skip it silently; fix or unset PIP_CONFIG_FILE)",
         )
 
 
-def for_children(settings: Settings, bundles: Iterable[Tuple[str, str]]) -> str:
-    """The value of ``INHERITED`` that hands these settings to child pips."""
-    fields = {s.name: [s.value, s.source] for s in (settings.enabled, settings.store)}
-    fields["extra-ca"] = [settings.extra_ca.value, settings.extra_ca.source]
-    return json.dumps({**fields, "bundles": [list(bundle) for bundle in bundles]})
+def for_children(given: Iterable[Bundle], pid: int) -> str:
+    """The value of ``INHERITED`` for the build subprocesses of process ``pid``."""
+    found = [[bundle.path, list(bundle.sources)] for bundle in given]
+    return json.dumps({"pid": pid, "bundles": found})
 
 
-def from_parent(text: str) -> Settings:
-    """Settings handed down by a parent pip through ``INHERITED``."""
+def from_parent(text: str, parent: Optional[int] = None) -> Tuple[Bundle, ...]:
+    """The bundles handed down by the parent pip; none if another process wrote them.
+
+    Only the pip that started this process can hand anything down: a value
+    written by any other process (it leaked through a grandparent, or was set
+    by hand in a shell) is ignored. A malformed value stops pip.
+    """
     try:
         data = json.loads(text)
-        found = {
-            name: Setting(name, str(data[name][0]), f"{data[name][1]}, via the parent pip")
-            for name in NAMES
-        }
-        bundles = tuple((str(path), str(source)) for path, source in data["bundles"])
-    except (ValueError, KeyError, TypeError, IndexError):
+        pid = data["pid"]
+        found = [
+            (str(path), f"{source}, via the parent pip")
+            for path, sources in data["bundles"]
+            for source in sources
+        ]
+        if not isinstance(pid, int) or not all(isinstance(s, list) for _, s in data["bundles"]):
+            raise TypeError
+    except (ValueError, KeyError, TypeError):
         raise ShimError(
             f"pip-trustshim: {INHERITED} (set by a parent pip for its build "
             "subprocesses) is malformed; unset it"
         ) from None
-    return Settings(found["enabled"], found["store"], found["extra-ca"], False, bundles)
+    if pid != (os.getppid() if parent is None else parent):
+        return ()
+    return bundles(found)
 
 
 def load_pip_configuration(isolated: bool) -> Any:
     """pip's own Configuration, loaded exactly as pip loads it."""
-    from pip._internal.configuration import Configuration
+    try:
+        from pip._internal.configuration import Configuration
 
-    config = Configuration(isolated=isolated)
-    config.load()
+        config = Configuration(isolated=isolated)
+    except (ImportError, AttributeError, TypeError) as error:
+        raise unrecognised_pip(f"its configuration cannot be read: {error}") from None
+    config.load()  # a pip.conf pip cannot parse: pip's own ConfigurationError
     return config
 
 

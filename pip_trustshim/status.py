@@ -1,22 +1,25 @@
 """``pip-trustshim status``: the shim's settings, where each came from, and its install.
 
 One dictionary (the ``--json`` output, keys documented in the README) and a
-text rendering of it. A bad setting is reported, never raised.
+text rendering of it. A bad setting is reported, never raised; so is a
+damaged installation (the rest of the package is imported only when needed).
 """
 
 from __future__ import annotations
 
-import importlib.util
+import importlib
 import os
 import site
 import sys
 from typing import Any, Dict, List, Optional
 
-from . import pipconfig
-from . import settings as settings_module
-from .settings import Setting
-
-HOOK_FILES = {"pth": "pip_trustshim.pth", "start": "pip_trustshim.start"}
+PTH = "pip_trustshim.pth"
+BOOT = "_pip_trustshim_boot"
+#: the package's modules a patched pip imports (the rest serve the command line)
+RUNTIME = tuple(
+    f"pip_trustshim.{name}"
+    for name in ("errors", "settings", "stores", "trust", "pipconfig", "patch", "hook")
+)
 HEADLINES = {
     "on": "pip-trustshim is on",
     "off": "pip-trustshim is off",
@@ -37,25 +40,31 @@ def collect() -> Dict[str, Any]:
         "hook": hook(),
     }
     try:
+        # Imported here: a damaged installation must still get this far.
+        from . import pipconfig
+        from . import settings as settings_module
+        from .trust import Trust
+
         settings = settings_module.read(isolated=False)
         report["settings"] = {s.name: _setting(s) for s in _all(settings)}
         report["extra_ca"] = settings.extra_ca_paths()
         config = settings_module.load_pip_configuration(False)
         bundles = pipconfig.pip_bundles(config)
-        report["pip_bundles"] = [{"path": p, "source": s} for p, s in bundles]
+        report["pip_bundles"] = [{"path": b.path, "source": b.source} for b in bundles]
         on = settings.is_on()
         report["shim"] = "on" if on else "off"
-        pipconfig.shim_trust(settings, bundles)
+        settings_module.check_config_file()
+        Trust(settings).context(bundles)
     except Exception as error:  # a bad setting, or a pip.conf pip cannot parse
         report["error"] = _error_line(error)
     return report
 
 
-def _all(settings: settings_module.Settings) -> List[Setting]:
+def _all(settings: Any) -> List[Any]:
     return [settings.enabled, settings.store, settings.extra_ca]
 
 
-def _setting(setting: Setting) -> Dict[str, str]:
+def _setting(setting: Any) -> Dict[str, str]:
     return {"value": setting.value, "source": setting.source}
 
 
@@ -104,16 +113,29 @@ def _distribution_version(name: str) -> Optional[str]:
 
 
 def hook() -> Dict[str, Any]:
-    """Where the startup hook's files are, and whether it runs in this process."""
-    found: Dict[str, Any] = {key: None for key in ("pth", "start", "boot")}
+    """Where the start-up hook's files are, what is damaged, whether it runs here."""
+    active = any(getattr(f, "__name__", None) == BOOT for f in sys.meta_path)
+    found: Dict[str, Any] = {"pth": None, "boot": None}
     for directory in site_dirs():
-        for key, filename in HOOK_FILES.items():
-            path = os.path.join(directory, filename)
-            if found[key] is None and os.path.isfile(path):
-                found[key] = path
-    spec = importlib.util.find_spec("_pip_trustshim_boot")
-    found["boot"] = spec.origin if spec is not None else None
-    found["active"] = any(getattr(f, "_pip_trustshim", False) for f in sys.meta_path)
+        path = os.path.join(directory, PTH)
+        if found["pth"] is None and os.path.isfile(path):
+            found["pth"] = path
+    problems = [] if found["pth"] else [f"{PTH} is missing: no Python process runs the hook"]
+    try:
+        import _pip_trustshim_boot
+
+        found["boot"] = _pip_trustshim_boot.__file__
+    except Exception as error:
+        problems.append(f"{BOOT} cannot be imported ({error}): {PTH} fails at every start")
+    for name in RUNTIME:
+        try:
+            importlib.import_module(name)
+        except Exception as error:
+            problems.append(f"{name} cannot be imported ({error}): pip stops when the shim is on")
+    if sys.version_info >= (3, 18):
+        problems.append("this Python ignores import lines in .pth files: the hook cannot run")
+    found["problems"] = problems
+    found["active"] = active  # asked first: importing the boot module above installs it
     return found
 
 
@@ -128,6 +150,8 @@ def site_dirs() -> List[str]:
 def render(report: Dict[str, Any]) -> str:
     """The report as text for a person."""
     lines = [HEADLINES[report["shim"]]]
+    if report["hook"]["problems"]:
+        lines[0] += ", but its installation is DAMAGED (see below)"
     for name, setting in report["settings"].items():
         value = setting["value"] or "(none)"
         lines.append(f"  {name + ':':10} {value}  [{setting['source']}]")
@@ -150,8 +174,9 @@ def render(report: Dict[str, Any]) -> str:
 
 def _hook_lines(found: Dict[str, Any]) -> List[str]:
     lines = []
-    for key in ("pth", "start", "boot"):
+    for key in ("pth", "boot"):
         lines.append(f"hook {key}: {found[key] or 'not installed for this interpreter'}")
+    lines += [f"hook DAMAGED: {problem}" for problem in found["problems"]]
     active = "yes" if found["active"] else "no (python -S, or the .pth file is missing)"
     lines.append(f"hook active in this process: {active}")
     return lines

@@ -1,21 +1,27 @@
-"""Build the one ``ssl.SSLContext`` that trusts exactly the chosen certificates.
+"""Build ``ssl.SSLContext`` objects from stores and CA bundles.
 
-The store (``system``, ``certifi`` or a bundle path), then every extra CA.
-Every context is ``PROTOCOL_TLS_CLIENT``: certificate and hostname checks on.
-Anything that cannot be loaded is an error naming the setting; there is no
-fallback to another store.
+The store (``system``, ``certifi`` or a bundle path), and any PEM file or
+OpenSSL hashed directory added to it. Every context is
+``PROTOCOL_TLS_CLIENT``: certificate and hostname checks on. Anything that
+cannot be loaded is an error naming where it came from, in plain words (a
+FIFO, a truncated PEM block, a malformed certificate and where it is); there
+is no fallback to another store.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import os
 import re
 import ssl
+import stat
 import subprocess
 import sys
-from typing import Any, Callable, List, Optional, Tuple
+from typing import Any, Callable, List, Optional, Protocol, Tuple
 
-from .settings import Setting, Settings, expand
+from .errors import ShimError
+from .settings import Setting, expand
 
 PYTHON = (sys.version_info[0], sys.version_info[1])
 _HASHED_NAME = re.compile(r"^[0-9a-fA-F]{8}\.r?[0-9]+$")
@@ -34,26 +40,18 @@ MACOS_KEYCHAINS = (
 )
 
 
-def build_context(settings: Settings) -> ssl.SSLContext:
-    """The store plus the extra CAs, in one verifying client context."""
-    context = store_context(settings.store)
-    for path in settings.extra_ca_paths():
-        load_bundle(context, path, settings.extra_ca)
-    return context
-
-
 def store_context(store: Setting) -> ssl.SSLContext:
     """A verifying client context holding only the store ``store`` names."""
     if store.value == "system":
         return system_context(store)
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     if store.value == "certifi":
-        load_bundle(context, certifi_bundle(store), store)
+        load_bundle(context, certifi_bundle(store), store, store.value)
     else:
         path = expand(store.value)
-        if not os.path.exists(path):
+        if file_kind(path) == "missing":
             raise store.error("neither 'system', 'certifi' nor an existing file or directory")
-        load_bundle(context, path, store)
+        load_bundle(context, path, store, store.value)
     return context
 
 
@@ -167,26 +165,107 @@ def has_hashed_certs(directory: str) -> bool:
         return False
 
 
-def load_bundle(context: ssl.SSLContext, path: str, setting: Setting) -> None:
-    """Add a PEM file or a hashed directory to ``context``, or say why not."""
-    where = "" if path == setting.value else f"{path!r}: "
-    if os.path.isdir(path):
-        if not os.access(path, os.R_OK | os.X_OK):
-            raise setting.error(f"directory {path!r} cannot be read (permission denied)")
-        if not has_hashed_certs(path):
-            raise setting.error(
-                f"directory {path!r} holds no OpenSSL-hashed certificates "
-                "(run 'openssl rehash' on it, or name a PEM file)"
-            )
-        context.load_verify_locations(capath=path)
+class Named(Protocol):
+    """Whatever names a bundle in an error: a setting, or a bundle pip was given."""
+
+    def error(self, problem: str) -> ShimError: ...
+
+
+def load_bundle(context: ssl.SSLContext, path: str, named: Named, shown: str) -> None:
+    """Add a PEM file or a hashed directory to ``context``, or say why not.
+
+    ``shown`` is the value the error shows (a setting may list several paths,
+    or hold ``~``): the error names ``path`` too when it differs. FIFOs,
+    sockets and devices are refused before anything reads them: OpenSSL
+    would wait on them forever.
+    """
+    where = f"{path!r}: " if shown != path else ""
+    kind = file_kind(path)
+    if kind == "missing":
+        raise named.error(f"{where}no such file or directory")
+    if kind == "special":
+        raise named.error(
+            f"{where}not a regular file (a FIFO, socket or device); name a PEM file "
+            "or an OpenSSL hashed directory"
+        )
+    if kind == "directory":
+        _load_directory(context, path, named)
         return
     try:
         context.load_verify_locations(cafile=path)
-    except FileNotFoundError:
-        raise setting.error(f"{where}no such file or directory") from None
     except PermissionError:
-        raise setting.error(f"{where}permission denied") from None
+        raise named.error(f"{where}permission denied") from None
     except ssl.SSLError:
-        raise setting.error(f"{where}no PEM certificate in it") from None
+        raise named.error(f"{where}{pem_problem(path)}") from None
     except (OSError, ValueError) as error:
-        raise setting.error(f"{where}{getattr(error, 'strerror', None) or error}") from None
+        raise named.error(f"{where}{getattr(error, 'strerror', None) or error}") from None
+
+
+def file_kind(path: str) -> str:
+    """``file``, ``directory``, ``missing`` or ``special`` (FIFO, socket, device)."""
+    try:
+        mode = os.stat(path).st_mode
+    except (OSError, ValueError):
+        return "missing"
+    if stat.S_ISDIR(mode):
+        return "directory"
+    return "file" if stat.S_ISREG(mode) else "special"
+
+
+def _load_directory(context: ssl.SSLContext, path: str, named: Named) -> None:
+    if not os.access(path, os.R_OK | os.X_OK):
+        raise named.error(f"directory {path!r} cannot be read (permission denied)")
+    hashed = [name for name in sorted(os.listdir(path)) if _HASHED_NAME.match(name)]
+    if not hashed:
+        raise named.error(
+            f"directory {path!r} holds no OpenSSL-hashed certificates "
+            "(run 'openssl rehash' on it, or name a PEM file)"
+        )
+    for name in hashed:
+        if file_kind(os.path.join(path, name)) == "special":
+            raise named.error(f"{os.path.join(path, name)!r} is not a regular file")
+    context.load_verify_locations(capath=path)
+
+
+def pem_problem(path: str) -> str:
+    """What is wrong with a PEM file OpenSSL refused, in plain words."""
+    try:
+        with open(path, "rb") as handle:
+            lines = handle.read().decode("latin-1").splitlines()
+    except OSError as error:
+        return str(error.strerror or error)
+    begin, label, labels = 0, "", []
+    for number, line in enumerate(lines, 1):
+        marker = line.strip()
+        if marker.startswith("-----BEGIN ") and marker.endswith("-----"):
+            if begin:
+                return f"the PEM block that begins on line {begin} has no END line"
+            begin, label = number, marker[11:-5]
+        elif marker.startswith("-----END ") and begin:
+            labels.append(label)
+            if label.endswith("CERTIFICATE"):
+                problem = _block_problem(lines[begin : number - 1])
+                if problem:
+                    return f"the certificate on lines {begin}-{number} is malformed ({problem})"
+            begin = 0
+    if begin:
+        return f"truncated: the PEM block that begins on line {begin} has no END line"
+    if not any(found.endswith("CERTIFICATE") for found in labels):
+        keys = " (it holds a private key)" if any("KEY" in found for found in labels) else ""
+        return f"no PEM certificate in it{keys}"
+    return "OpenSSL cannot load it, though no single certificate in it is malformed"
+
+
+def _block_problem(body: List[str]) -> str:
+    """Why one PEM certificate's base64 lines are refused; empty when they are fine."""
+    text = "".join(line.strip() for line in body if ":" not in line)  # no RFC 1421 headers
+    try:
+        der = base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        return "its base64 text is damaged"
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    try:
+        context.load_verify_locations(cadata=der)
+    except (ssl.SSLError, ValueError) as error:
+        return f"not a valid X.509 certificate: {getattr(error, 'reason', None) or error}"
+    return ""

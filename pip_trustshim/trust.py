@@ -1,9 +1,13 @@
-"""The process's one trust decision: settings read once, context built once.
+"""The one place that decides what pip trusts for a connection.
 
-``decide(isolated)`` answers the settings and ``None`` when the shim is off,
-a ``Trust`` when it is on, and raises ``ShimError`` when a setting is bad. The answer is
-cached for the life of the process (one per value of ``isolated``), so every
-``PipSession`` of a pip run, in any thread, shares one ``ssl.SSLContext``.
+``decide(isolated)`` reads the settings once per process and answers ``None``
+when the shim is off, else a ``Trust``. ``Trust.context(bundles, client_cert)``
+is the resolver: from the CA bundles a session was given (``--cert``,
+``REQUESTS_CA_BUNDLE``... and a parent pip's) and the client certificate to
+present, to an ``ssl.SSLContext`` holding the store, the extra CAs and those
+bundles, nothing else. Each distinct set is built once, lazily, and cached
+for the life of the process; a context handed out is never changed again,
+so one session's bundles can never widen what another session trusts.
 """
 
 from __future__ import annotations
@@ -11,78 +15,83 @@ from __future__ import annotations
 import os
 import ssl
 import threading
-from typing import Any, Dict, Iterable, Optional, Tuple, Union
+from typing import Dict, Hashable, Iterable, Optional, Tuple, Union
 
 from . import settings as settings_module
-from .settings import Setting, Settings, ShimError
-from .stores import build_context, load_bundle
+from .errors import ShimError, bad_value
+from .settings import Bundle, Settings
+from .stores import load_bundle, store_context
+
+#: pip's client certificate: a PEM file holding the key, or (certificate, key)
+ClientCert = Union[str, Tuple[str, str], None]
 
 _lock = threading.Lock()
-_cache: Dict[bool, Union[Tuple[Settings, Optional[Trust]], ShimError]] = {}
+_cache: Dict[bool, Union[Optional[Trust], ShimError]] = {}
 
 
 class Trust:
-    """The shim's context, plus the bundles pip was given, added as they come."""
+    """The trust the settings ask for, and every context built from it so far."""
 
-    def __init__(self, settings: Settings, context: ssl.SSLContext) -> None:
+    def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.context = context
-        self._loaded: set[str] = set()
-        self._named: Dict[str, HostnameContext] = {}
+        self._contexts: Dict[Hashable, ssl.SSLContext] = {}
         self._lock = threading.Lock()
 
-    def add_pip_bundles(self, bundles: Iterable[Tuple[str, str]]) -> None:
-        """Load each ``(path, source)`` bundle pip was given, once."""
-        for path, source in bundles:
-            key = os.path.abspath(path)
-            if key in self._loaded:
-                continue
-            with self._lock:
-                if key not in self._loaded:
-                    load_bundle(self.context, path, Setting("cert", path, source))
-                    self._loaded.add(key)
+    def context(
+        self, bundles: Iterable[Bundle] = (), client_cert: ClientCert = None
+    ) -> ssl.SSLContext:
+        """The store, the extra CAs and ``bundles``, presenting ``client_cert``."""
+        everyone = (*self.settings.inherited, *bundles)
+        given = settings_module.bundles((b.path, s) for b in everyone for s in b.sources)
+        key = (tuple(_key(bundle.path) for bundle in given), _client_key(client_cert))
+        with self._lock:
+            if key not in self._contexts:
+                self._contexts[key] = self._build(given, client_cert)
+            return self._contexts[key]
 
-    def context_for_ip(self, host: str) -> HostnameContext:
-        """The shared context, but handing ``host`` to ``wrap_socket``."""
-        named = self._named.get(host)
-        if named is None:
-            named = self._named.setdefault(host, HostnameContext(self.context, host))
-        return named
+    def _build(self, given: Tuple[Bundle, ...], client_cert: ClientCert) -> ssl.SSLContext:
+        settings = self.settings
+        context = store_context(settings.store)
+        for path in settings.extra_ca_paths():
+            load_bundle(context, path, settings.extra_ca, settings.extra_ca.value)
+        for bundle in given:
+            load_bundle(context, settings_module.expand(bundle.path), bundle, bundle.path)
+        if client_cert is not None:
+            load_client_cert(context, client_cert, "pip's --client-cert or PIP_CLIENT_CERT")
+        return context
 
 
-class HostnameContext:
-    """The shared context, with ``server_hostname`` filled in for an IP host.
+def load_client_cert(context: ssl.SSLContext, client_cert: ClientCert, source: str) -> None:
+    """Present ``client_cert`` (a PEM with its key, or certificate and key files)."""
+    certfile, keyfile = client_cert if isinstance(client_cert, tuple) else (client_cert, None)
+    try:
+        context.load_cert_chain(str(certfile), keyfile)
+    except (OSError, ssl.SSLError, ValueError) as error:
+        problem = getattr(error, "strerror", None) or getattr(error, "reason", None) or error
+        raise bad_value(
+            "client certificate",
+            str(certfile),
+            source,
+            f"cannot be loaded with its key ({problem})",
+        ) from None
 
-    urllib3 1.x leaves ``server_hostname`` out when the host is an IP address,
-    and a context that checks hostnames then refuses to connect. This passes
-    the address, so OpenSSL checks it against the certificate's IP SANs.
-    Every other attribute, read or set, is the shared context's.
+
+def _key(path: str) -> str:
+    return os.path.abspath(settings_module.expand(path))
+
+
+def _client_key(client_cert: ClientCert) -> Hashable:
+    if isinstance(client_cert, tuple):
+        return tuple(_key(path) for path in client_cert)
+    return _key(client_cert) if client_cert else None
+
+
+def decide(isolated: bool) -> Optional[Trust]:
+    """The process's trust (None when the shim is off); raises ShimError when bad.
+
+    The settings are read once per value of ``isolated``; the contexts are
+    built by ``Trust.context`` when first asked for.
     """
-
-    _context: ssl.SSLContext
-    _host: str
-
-    def __init__(self, context: ssl.SSLContext, host: str) -> None:
-        object.__setattr__(self, "_context", context)
-        object.__setattr__(self, "_host", host)
-
-    def __getattr__(self, name: str) -> object:
-        return getattr(self._context, name)
-
-    def __setattr__(self, name: str, value: object) -> None:
-        setattr(self._context, name, value)
-
-    def wrap_socket(self, sock: Any, *args: Any, **kwargs: Any) -> Any:
-        kwargs["server_hostname"] = kwargs.get("server_hostname") or self._host
-        return self._context.wrap_socket(sock, *args, **kwargs)
-
-    def wrap_bio(self, incoming: Any, outgoing: Any, *args: Any, **kwargs: Any) -> Any:
-        kwargs["server_hostname"] = kwargs.get("server_hostname") or self._host
-        return self._context.wrap_bio(incoming, outgoing, *args, **kwargs)
-
-
-def decide(isolated: bool) -> Tuple[Settings, Optional[Trust]]:
-    """The settings, and the trust (None when off); raises ShimError when bad."""
     with _lock:
         if isolated not in _cache:
             _cache[isolated] = _decide(isolated)
@@ -92,19 +101,16 @@ def decide(isolated: bool) -> Tuple[Settings, Optional[Trust]]:
     return answer
 
 
-def build(settings: Settings, pip_bundles: Iterable[Tuple[str, str]] = ()) -> Trust:
-    """The store, the extra CAs, inherited and given pip bundles: one Trust."""
-    trust = Trust(settings, build_context(settings))
-    trust.add_pip_bundles([*settings.bundles, *pip_bundles])
-    return trust
+def for_settings(settings: Settings) -> Optional[Trust]:
+    """The trust ``settings`` ask for; None when they switch the shim off."""
+    if not settings.is_on():
+        return None
+    settings_module.check_config_file()
+    return Trust(settings)
 
 
-def _decide(isolated: bool) -> Union[Tuple[Settings, Optional[Trust]], ShimError]:
+def _decide(isolated: bool) -> Union[Optional[Trust], ShimError]:
     try:
-        settings = settings_module.read(isolated)
-        if not settings.is_on():
-            return settings, None
-        settings_module.check_config_file()
-        return settings, build(settings)
+        return for_settings(settings_module.read(isolated))
     except ShimError as error:
         return error

@@ -6,7 +6,8 @@ files. The parent pip then starts ``python venv_runner.py DIRS RUNNER
 ARGS...`` instead of ``python RUNNER ARGS...``: this file makes only the
 shim and its dependencies importable from DIRS (nothing else of the parent's
 site-packages), installs the startup hook, and runs RUNNER as pip would.
-The settings come from the parent through ``_PIP_TRUSTSHIM_INHERITED``.
+The pip there reads its own settings; the CA bundles the parent was given
+come through ``_PIP_TRUSTSHIM_INHERITED``, as for every build subprocess.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import sys
 from importlib.machinery import ModuleSpec, PathFinder
 from typing import List, Optional, Sequence
 
-NAMES = ("_pip_trustshim_boot", "_pip_trustshim_hook", "pip_trustshim", "truststore", "certifi")
+NAMES = ("_pip_trustshim_boot", "pip_trustshim", "truststore", "certifi")
 
 
 class OnlyTheShim:
@@ -54,9 +55,8 @@ def shim_dirs() -> List[str]:
 def main() -> None:
     dirs, runner = sys.argv[1].split(os.pathsep), sys.argv[2]
     sys.meta_path.insert(0, OnlyTheShim(dirs))
-    import _pip_trustshim_boot
+    import _pip_trustshim_boot  # noqa: F401 - puts the start-up hook on sys.meta_path
 
-    _pip_trustshim_boot.install()
     sys.argv = sys.argv[2:]
     runpy.run_path(runner, run_name="__main__")
 

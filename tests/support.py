@@ -75,6 +75,22 @@ class Pki:
     other_ca_pem: Path
     leaves: Dict[str, trustme.LeafCert] = field(default_factory=dict, repr=False)
     _client_pem: Optional[Path] = field(default=None, repr=False)
+    #: the CA of the test proxies that speak TLS themselves (its own, separate CA)
+    proxy_ca: trustme.CA = field(default_factory=lambda: trustme.CA(organization_name="proxy CA"))
+
+    @property
+    def proxy_ca_pem(self) -> Path:
+        """The proxy CA's certificate, written once."""
+        path = self.dir / "proxy-ca.pem"
+        if not path.exists():
+            self.proxy_ca.cert_pem.write_to_path(str(path))
+        return path
+
+    def proxy_context(self) -> ssl.SSLContext:
+        """Server-side context of an ``https://`` proxy on loopback, issued by ``proxy_ca``."""
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self.proxy_ca.issue_cert("localhost", "127.0.0.1").configure_cert(ctx)
+        return ctx
 
     @property
     def intermediate_pem(self) -> Path:
@@ -220,6 +236,10 @@ def _hash(data):
 
 
 def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
+    report = os.environ.get("TINYBACKEND_REPORT")
+    if report:  # what this backend's environment holds of the shim's hand-down
+        with open(report, "w") as f:
+            f.write(os.environ.get("_PIP_TRUSTSHIM_INHERITED", "absent"))
     info = "%s-%s.dist-info" % (DIST, VERSION)
     with open(DIST + ".py", "rb") as f:
         module = f.read()
@@ -503,6 +523,17 @@ class _ProxyHandler(BaseHTTPRequestHandler):
     rbufsize = 0  # unbuffered: no tunnel bytes may get stuck in a read buffer
     server: _ProxyServer
 
+    def setup(self) -> None:
+        tls = self.server.proxy.tls
+        if tls is not None:  # an https:// proxy: TLS to the proxy itself first
+            self.request.settimeout(self.timeout)
+            try:
+                self.request = tls.wrap_socket(self.request, server_side=True)
+            except OSError as exc:
+                self.server.proxy.handshake_errors.append(str(exc))
+                raise
+        super().setup()
+
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
         pass
 
@@ -540,6 +571,9 @@ def _pump(a: socket.socket, b: socket.socket, idle: float = 60.0) -> None:
                 data = sock.recv(65536)
                 if not data:
                     return
+                pending = getattr(sock, "pending", None)  # TLS: decrypted bytes select misses
+                while pending is not None and pending():
+                    data += sock.recv(pending())
                 peer[sock].sendall(data)
             except OSError:
                 return
@@ -550,14 +584,22 @@ class _ProxyServer(_TrackingServer):
 
 
 class ConnectProxy(_Served):
-    """An HTTP CONNECT proxy on 127.0.0.1 recording each tunnel's "host:port"."""
+    """A CONNECT proxy on 127.0.0.1 recording each tunnel's "host:port".
 
-    def __init__(self) -> None:
+    With ``tls`` (a server context, e.g. :meth:`Pki.proxy_context`) it is an
+    ``https://`` proxy: clients speak TLS to the proxy, then tunnel inside it.
+    ``handshake_errors`` holds the TLS failures on that first leg.
+    """
+
+    def __init__(self, tls: Optional[ssl.SSLContext] = None) -> None:
+        self.tls = tls
         self.tunnels: List[str] = []
+        self.handshake_errors: List[str] = []
         self._server = _ProxyServer(_ProxyHandler)
         self._server.proxy = self
         self.port: int = self._server.server_address[1]
-        self.url = f"http://127.0.0.1:{self.port}"
+        scheme, host = ("https", "localhost") if tls is not None else ("http", "127.0.0.1")
+        self.url = f"{scheme}://{host}:{self.port}"
         self._server.start()
 
 
@@ -688,11 +730,15 @@ class Venv:
         cwd: Optional[Path] = None,
         timeout: float = 180,
     ) -> subprocess.CompletedProcess[str]:
-        """Run ``[python, *args]`` with :func:`scrubbed_env`; text output is captured."""
+        """Run ``[python, *args]`` with :func:`scrubbed_env`; text output is captured.
+
+        The working directory is ``cwd``, else HOME: never the checkout, whose
+        ``pip_trustshim`` would shadow the installed wheel under ``-m``.
+        """
         return subprocess.run(
             [str(self.python), *args],
             env=scrubbed_env(self.bin, home, config_file, env),
-            cwd=str(cwd) if cwd is not None else None,
+            cwd=str(cwd if cwd is not None else home),
             capture_output=True,
             text=True,
             timeout=timeout,

@@ -61,9 +61,11 @@ def cli(
     home: Path,
     env: Optional[Dict[str, str]] = None,
     config_file: Optional[str] = None,
+    cwd: Optional[Path] = None,
 ) -> subprocess.CompletedProcess[str]:
     """``python -m pip_trustshim *args`` in the venv."""
-    return venv.run(["-m", "pip_trustshim", *args], home, env=env, config_file=config_file)
+    args = ["-m", "pip_trustshim", *args]
+    return venv.run(args, home, env=env, config_file=config_file, cwd=cwd)
 
 
 def script(
@@ -73,6 +75,7 @@ def script(
     return subprocess.run(
         [str(venv.bin / "pip-trustshim"), *args],
         env=scrubbed_env(venv.bin, home, None, env),
+        cwd=home,
         capture_output=True,
         text=True,
         timeout=180,
@@ -308,11 +311,13 @@ def test_status_json_defaults_and_install(venv: Venv, home: Path) -> None:
     site_packages = venv.site_packages()
     assert report["hook"] == {
         "pth": str(site_packages / "pip_trustshim.pth"),
-        "start": str(site_packages / "pip_trustshim.start"),
         "boot": str(site_packages / "_pip_trustshim_boot.py"),
+        "problems": [],
         "active": True,
     }
-    proc = venv.run(["-S", "-m", "pip_trustshim", "status", "--json"], home)
+    # python -S runs no .pth: the package found through PYTHONPATH says the hook is not active
+    path = {"PYTHONPATH": str(site_packages)}
+    proc = venv.run(["-S", "-m", "pip_trustshim", "status", "--json"], home, env=path)
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["hook"]["active"] is False
 
@@ -427,6 +432,26 @@ def test_enable_refuses_a_bad_store_or_ca(venv: Venv, home: Path, tmp_path: Path
     proc = user_cli(venv, home, ["enable", "--extra-ca", str(empty)])
     one_error_line(proc, 2, f"trustshim.extra-ca = '{empty}'", "no PEM certificate in it")
     assert not user.exists()
+
+
+def test_enable_refuses_a_path_that_would_not_read_back(
+    venv: Venv, home: Path, tmp_path: Path, pki: Pki
+) -> None:
+    """A ``:`` in a path would be split into two paths pip-trustshim never checked."""
+    user = home / ".config" / "pip" / "pip.conf"
+    (tmp_path / "a").mkdir()
+    odd = tmp_path / "a:b.pem"
+    odd.write_bytes(pki.ca_pem.read_bytes())
+    proc = user_cli(venv, home, ["enable", "--extra-ca", str(odd)])
+    one_error_line(proc, 2, f"'{odd}' cannot be written", "extra-ca is split on ':'")
+    assert not user.exists()
+    # A relative path is written absolute, as pip would later resolve it from here.
+    (tmp_path / "corp.pem").write_bytes(pki.ca_pem.read_bytes())
+    args = ["enable", "--extra-ca", "corp.pem"]
+    proc = cli(venv, args, home, env=user_env(home), config_file="", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    written = pip_config_get(venv, home, "trustshim.extra-ca").stdout.strip()
+    assert written == str(tmp_path / "corp.pem")
 
 
 def test_enable_warns_when_overridden(venv: Venv, home: Path, pki: Pki) -> None:

@@ -8,6 +8,7 @@ share one decision. Everything runs real pip against the loopback TLS index.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -86,6 +87,46 @@ def missing_extra_ca(home: Path, pki: Pki) -> Tuple[Dict[str, str], Optional[str
     return {}, str(conf), ["trustshim.extra-ca", str(conf), "nothing.pem", "no such file"]
 
 
+def fifo(home: Path, name: str) -> Path:
+    path = home / name
+    os.mkfifo(path)
+    return path
+
+
+def fifo_store(home: Path, pki: Pki) -> Tuple[Dict[str, str], Optional[str], List[str]]:
+    env, conf, words = _store(fifo(home, "store.pem"))
+    return env, conf, [*words, "not a regular file"]
+
+
+def fifo_extra_ca(home: Path, pki: Pki) -> Tuple[Dict[str, str], Optional[str], List[str]]:
+    path = fifo(home, "extra.pem")
+    env = shim(str(pki.ca_pem), PIP_TRUSTSHIM_EXTRA_CA=str(path))
+    return env, None, ["trustshim.extra-ca", repr(str(path)), "not a regular file"]
+
+
+def fifo_pip_cert(home: Path, pki: Pki) -> Tuple[Dict[str, str], Optional[str], List[str]]:
+    path = fifo(home, "cert.pem")
+    env = shim(str(pki.ca_pem), PIP_CERT=str(path))
+    return env, None, ["pip's CA bundle", repr(str(path)), "PIP_CERT", "not a regular file"]
+
+
+def malformed_block(home: Path, pki: Pki) -> Tuple[Dict[str, str], Optional[str], List[str]]:
+    lines = pki.other_ca.cert_pem.bytes().decode().splitlines()
+    lines[3] = "!!" + lines[3][2:]  # one damaged base64 line in the second certificate
+    (home / "mixed.pem").write_text(pki.ca_pem.read_text() + "\n".join(lines) + "\n")
+    first = len(pki.ca_pem.read_text().splitlines()) + 1
+    env, conf, words = _store(home / "mixed.pem")
+    return env, conf, [*words, f"certificate on lines {first}-", "base64 text is damaged"]
+
+
+def truncated_tail(home: Path, pki: Pki) -> Tuple[Dict[str, str], Optional[str], List[str]]:
+    half = pki.other_ca.cert_pem.bytes().decode().splitlines()[:6]
+    (home / "cut.pem").write_text(pki.ca_pem.read_text() + "\n".join(half) + "\n")
+    first = len(pki.ca_pem.read_text().splitlines()) + 1
+    env, conf, words = _store(home / "cut.pem")
+    return env, conf, [*words, f"truncated: the PEM block that begins on line {first}"]
+
+
 def config_file_nowhere(home: Path, pki: Pki) -> Tuple[Dict[str, str], Optional[str], List[str]]:
     nowhere = str(home / "nowhere" / "pip.conf")
     return shim(str(pki.ca_pem)), nowhere, ["PIP_CONFIG_FILE", repr(nowhere), "no such file"]
@@ -100,6 +141,11 @@ BAD_INPUTS = [
     unknown_word,
     bad_switch,
     missing_extra_ca,
+    fifo_store,
+    fifo_extra_ca,
+    fifo_pip_cert,
+    malformed_block,
+    truncated_tail,
     config_file_nowhere,
 ]
 
@@ -109,6 +155,11 @@ def test_bad_input_stops_pip(venv: Venv, home: Path, index: TlsIndex, pki: Pki, 
     env, conf, words = case(home, pki)
     proc = download(venv, home, index.url, env=env, config_file=conf)
     assert_shim_error(proc, index, *words)
+    # The command line names the same problem, and never waits on a FIFO either.
+    status = venv.run(["-m", "pip_trustshim", "status"], home, env=env, config_file=conf)
+    assert status.returncode == 0, status.stderr
+    (line,) = [line for line in status.stdout.splitlines() if line.startswith("  error: ")]
+    assert all(word in line for word in words), line
 
 
 def test_unreadable_file_stops_pip(venv: Venv, home: Path, index: TlsIndex, pki: Pki) -> None:
@@ -123,7 +174,7 @@ def test_unreadable_file_stops_pip(venv: Venv, home: Path, index: TlsIndex, pki:
         drop = "--bounding-set=-dac_override,-dac_read_search"
         command = ["setpriv", drop, *command]
     env = scrubbed_env(venv.bin, home, extra=shim(str(secret)))
-    proc = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(command, env=env, cwd=home, capture_output=True, text=True, timeout=120)
     assert_shim_error(proc, index, "trustshim.store", repr(str(secret)), "permission denied")
 
 
@@ -167,14 +218,32 @@ def test_truststore_missing(venv: Venv, home: Path, index: TlsIndex, pki: Pki) -
         assert_downloaded(proc, home)
 
 
-def test_half_removed_installation(
-    private_venv: Venv,
-    home: Path,
-    index: TlsIndex,
-    pki: Pki,
+def remove_package(site_packages: Path) -> None:
+    shutil.rmtree(site_packages / "pip_trustshim")
+
+
+def remove_hook_module(site_packages: Path) -> None:
+    (site_packages / "pip_trustshim" / "hook.py").unlink()
+
+
+def remove_trust_module(site_packages: Path) -> None:
+    (site_packages / "pip_trustshim" / "trust.py").unlink()
+
+
+def break_package(site_packages: Path) -> None:
+    init = site_packages / "pip_trustshim" / "__init__.py"
+    init.write_text(init.read_text() + "\nraise RuntimeError('half-written file')\n")
+
+
+DAMAGES = [remove_package, remove_hook_module, remove_trust_module, break_package]
+
+
+@pytest.mark.parametrize("damage", DAMAGES, ids=[damage.__name__ for damage in DAMAGES])
+def test_partial_installation_fails_closed(
+    private_venv: Venv, home: Path, index: TlsIndex, pki: Pki, damage: Callable[[Path], None]
 ) -> None:
     venv = private_venv
-    shutil.rmtree(venv.site_packages() / "pip_trustshim")
+    damage(venv.site_packages())
     assert (venv.site_packages() / "_pip_trustshim_boot.py").is_file()
     # Any other Python runs normally and quietly, switch on or not.
     for env in ({}, {"PIP_TRUSTSHIM": "1"}):
@@ -184,12 +253,59 @@ def test_half_removed_installation(
     proc = download(venv, home, index.url, args=["--cert", str(pki.ca_pem)])
     assert_downloaded(proc, home)
     assert "pip-trustshim" not in proc.stdout + proc.stderr
-    # pip with the switch on (environment or pip.conf) stops and says how to repair.
-    conf = write_config(home / "pip.conf", enabled="yes")
+    # pip with the switch on (environment or pip.conf) stops and says how to repair;
+    # a command that needs no network still runs, so pip can repair the installation.
+    conf = write_config(home / "pip.conf", enabled="yes", store=str(pki.ca_pem))
     for env, config in (({"PIP_TRUSTSHIM": "1"}, None), ({}, str(conf))):
         with TlsIndex(pki, index.dists) as fresh:
             proc = download(venv, home, fresh.url, env=env, config_file=config)
             assert_shim_error(proc, fresh, "installation is damaged", "PIP_TRUSTSHIM=0")
+        listed = venv.pip(["list"], home, env=env, config_file=config)
+        assert listed.returncode == 0 and "pip-trustshim" in listed.stdout, listed.stderr
+    if damage in (remove_hook_module, remove_trust_module):  # the command line says what
+        proc = venv.run(["-m", "pip_trustshim", "status", "--json"], home)
+        problems = json.loads(proc.stdout)["hook"]["problems"]
+        assert problems and all("cannot be imported" in problem for problem in problems)
+
+
+def test_start_up_files_missing_are_reported(private_venv: Venv, home: Path) -> None:
+    """Without its start-up files nothing of the shim can run; ``status`` says so."""
+    venv = private_venv
+    (venv.site_packages() / "_pip_trustshim_boot.py").unlink()
+    proc = venv.run(["-c", "pass"], home, env={"PIP_TRUSTSHIM": "1"})
+    assert "pip_trustshim.pth" in proc.stderr  # site names the broken line at every start
+    status = venv.run(["-m", "pip_trustshim", "status"], home, env={"PIP_TRUSTSHIM": "1"})
+    assert "installation is DAMAGED" in status.stdout.splitlines()[0], status.stdout
+    assert "hook DAMAGED: _pip_trustshim_boot cannot be imported" in status.stdout
+    (venv.site_packages() / "pip_trustshim.pth").unlink()
+    report = json.loads(venv.run(["-m", "pip_trustshim", "status", "--json"], home).stdout)
+    problems = report["hook"]["problems"]
+    assert "pip_trustshim.pth is missing: no Python process runs the hook" in problems
+
+
+# ------------------------------------------------------- not pip at all
+
+FAKE_SESSION = """\
+class PipSession:
+    '''A class of that name, in a package called pip that is not pip.'''
+"""
+
+
+def test_a_package_called_pip_that_is_not_pip(venv: Venv, home: Path) -> None:
+    fake = home / "fake" / "pip" / "_internal" / "network"
+    fake.mkdir(parents=True)
+    for package in (fake.parent.parent, fake.parent, fake):
+        (package / "__init__.py").write_text("")
+    (fake / "session.py").write_text(FAKE_SESSION)
+    code = "from pip._internal.network.session import PipSession; PipSession(); print('built')"
+    path = {"PYTHONPATH": str(home / "fake")}
+    for env in ({}, {"PIP_TRUSTSHIM": "0"}):  # unset or off: nothing of the shim shows
+        proc = venv.run(["-c", code], home, env={**path, **env})
+        assert (proc.returncode, proc.stdout, proc.stderr) == (0, "built\n", "")
+    proc = venv.run(["-c", code], home, env={**path, "PIP_TRUSTSHIM": "1"})
+    assert proc.returncode == 1 and proc.stdout == "", proc.stdout
+    (line,) = proc.stderr.splitlines()
+    assert line.startswith("pip-trustshim: this pip (pip of unknown version) is not one"), line
 
 
 # --------------------------------------------------------- the quiet hook
@@ -226,8 +342,8 @@ THREADS = """
 import sys, threading
 import pip_trustshim.trust as trust
 built = []
-real = trust.build_context
-trust.build_context = lambda settings: built.append(1) or real(settings)
+real = trust.store_context
+trust.store_context = lambda store: built.append(1) or real(store)
 from pip._internal.network.session import PipSession
 sessions, codes = [], []
 def work():
@@ -249,6 +365,36 @@ def test_threads_share_one_context(venv: Venv, home: Path, index: TlsIndex, pki:
     assert proc.stdout.split() == ["8", "1", "1", "[200]"]
 
 
+SESSIONS = """
+import sys
+from pip._internal.network.session import PipSession
+
+def get(session, url):
+    try:
+        return str(session.get(url + "tinypkg/", timeout=20).status_code)
+    except Exception as error:  # requests' SSLError, or pip 26's own wrapper of it
+        text = repr(error) + repr(error.__context__)
+        return "refused" if "CERTIFICATE_VERIFY_FAILED" in text else text
+
+index, other, other_ca = sys.argv[1:4]
+first, own = PipSession(), PipSession()
+own.verify = other_ca  # a program's own session, with its own CA bundle
+print(get(first, other), get(own, other), get(own, index), get(first, other))
+later = PipSession()
+print(get(later, other), get(later, index), get(first, index))
+"""
+
+
+def test_a_sessions_own_bundle_counts_for_that_session_only(
+    venv: Venv, home: Path, index: TlsIndex, other_index: TlsIndex, pki: Pki
+) -> None:
+    """pip as a library: a session's ``verify`` widens that session, never the others."""
+    args = ["-c", SESSIONS, index.url, other_index.url, str(pki.other_ca_pem)]
+    proc = venv.run(args, home, env=shim(str(pki.ca_pem)))
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines() == ["refused 200 200 refused", "refused 200 200"]
+
+
 def test_parallel_pips(venv: Venv, home: Path, index: TlsIndex, pki: Pki) -> None:
     procs = []
     for n in range(4):
@@ -257,7 +403,9 @@ def test_parallel_pips(venv: Venv, home: Path, index: TlsIndex, pki: Pki) -> Non
         env = scrubbed_env(venv.bin, home / f"h{n}", extra=shim(str(pki.ca_pem)))
         (home / f"h{n}").mkdir()
         procs.append(
-            subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            subprocess.Popen(
+                command, env=env, cwd=home, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+            )
         )
     for n, proc in enumerate(procs):
         _, err = proc.communicate(timeout=180)

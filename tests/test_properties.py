@@ -17,8 +17,9 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from pip_trustshim import settings as settings_module
-from pip_trustshim.settings import ON_WORDS, Setting, Settings, ShimError
-from pip_trustshim.stores import build_context
+from pip_trustshim.errors import ShimError
+from pip_trustshim.settings import ON_WORDS, Setting, Settings
+from pip_trustshim.trust import Trust
 
 
 def words_and_paths(pki_dir: str) -> st.SearchStrategy[str]:
@@ -32,7 +33,7 @@ def words_and_paths(pki_dir: str) -> st.SearchStrategy[str]:
 def check_outcome(value: Settings) -> None:
     try:
         on = value.is_on()
-        context = build_context(value)
+        context = Trust(value).context()
     except ShimError as error:
         message = str(error)
         assert message.startswith("pip-trustshim: ")
@@ -96,10 +97,28 @@ def test_environment_values_never_crash_read(
         ),
     )
 )
-def test_inherited_settings_are_parsed_or_refused(text: str) -> None:
+def test_inherited_bundles_are_parsed_or_refused(text: str) -> None:
+    """Whatever the hand-down holds: bundles for this process's parent only, or one line."""
     try:
-        value = settings_module.from_parent(text)
+        found = settings_module.from_parent(text, parent=os.getpid())
+        elsewhere = settings_module.from_parent(text, parent=os.getpid() + 1)
     except ShimError as error:
         assert str(error).startswith("pip-trustshim: _PIP_TRUSTSHIM_INHERITED")
+        assert "\n" not in str(error)
         return
-    check_outcome(value)
+    assert elsewhere == ()
+    assert all(bundle.path and bundle.sources for bundle in found)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    found=st.lists(st.tuples(st.text(min_size=1), st.lists(st.text(), min_size=1)), max_size=5),
+    pid=st.integers(min_value=1, max_value=2**31),
+)
+def test_hand_down_round_trips_to_the_child_only(found: list, pid: int) -> None:
+    given = settings_module.bundles((path, s) for path, sources in found for s in sources)
+    text = settings_module.for_children(given, pid)
+    back = settings_module.from_parent(text, parent=pid)
+    assert [bundle.path for bundle in back] == [bundle.path for bundle in given]
+    assert all(s.endswith(", via the parent pip") for bundle in back for s in bundle.sources)
+    assert settings_module.from_parent(text, parent=pid + 1) == ()

@@ -9,6 +9,8 @@ whose internals the shim does not recognise. Runs on the default pips; with
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
 import subprocess
 import zipfile
@@ -24,6 +26,7 @@ from support import (
     Venv,
     assert_downloaded,
     assert_refused,
+    assert_shim_error,
     download,
     make_sdist,
     make_venv,
@@ -103,19 +106,90 @@ def test_build_isolation_switched_on_by_pip_conf(
 def test_build_isolation_keeps_a_command_line_cert(
     venv: Venv, home: Path, build_index: TlsIndex, pki: Pki
 ) -> None:
-    """pip < 25.0 does not forward ``--cert`` to its build subprocess; the shim does."""
+    """pip < 25.0 does not forward ``--cert`` to its build subprocess; the shim does.
+
+    Only to that subprocess: the build backend, which the parent pip starts with
+    its own environment, sees nothing of it.
+    """
     args = ["--cert", str(pki.ca_pem)]
-    assert_built(build(venv, home, build_index, env=shim("certifi"), args=args), home, build_index)
+    report = home / "backend-environment.txt"
+    env = shim("certifi", TINYBACKEND_REPORT=str(report))
+    assert_built(build(venv, home, build_index, env=env, args=args), home, build_index)
+    assert report.read_text() == "absent"
 
 
-def test_build_isolation_keeps_isolated_mode(
+def test_build_child_reads_its_own_settings(
     venv: Venv, home: Path, build_index: TlsIndex, pki: Pki
 ) -> None:
-    """``--isolated`` is not forwarded either; the child keeps the parent's decision."""
+    """pip forwards no ``--isolated`` to the pip it starts: that pip reads the
+    environment, for its own options and for the shim's settings alike."""
     conf = write_config(home / "pip.conf", enabled="yes", store=str(pki.ca_pem))
-    env = {"PIP_TRUSTSHIM_STORE": "/nowhere/ca.pem"}  # ignored under --isolated
+    env = {"PIP_TRUSTSHIM_STORE": "/nowhere/ca.pem"}  # the parent, --isolated, ignores it
     proc = build(venv, home, build_index, env=env, args=["--isolated"], config_file=str(conf))
-    assert_built(proc, home, build_index)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0, out
+    assert "needsbuild" in " ".join(build_index.requests)  # the parent went on
+    assert not any("builddep" in path for path in build_index.requests), build_index.requests
+    expected = "trustshim.store = '/nowhere/ca.pem' (from environment variable PIP_TRUSTSHIM_STORE)"
+    assert expected in out, out
+
+
+LEAK = """
+import os
+from pip._internal.network.session import PipSession
+PipSession()
+print("_PIP_TRUSTSHIM_INHERITED" in os.environ)
+"""
+
+
+def test_the_hand_down_never_enters_this_process_environment(
+    venv: Venv, home: Path, pki: Pki
+) -> None:
+    for env in ({}, {"PIP_TRUSTSHIM": "0"}, shim(str(pki.ca_pem))):
+        proc = venv.run(["-c", LEAK], home, env=env)
+        assert (proc.returncode, proc.stdout, proc.stderr) == (0, "False\n", "")
+
+
+@pytest.mark.parametrize(
+    "value",
+    ['{"enabled": ["off", "x"], "store": ["certifi", "x"], "extra-ca": ["", "x"]}', "{not json"],
+    ids=["old-format", "not-json"],
+)
+def test_a_malformed_hand_down(
+    venv: Venv, home: Path, index: TlsIndex, pki: Pki, value: str
+) -> None:
+    inherited = {"_PIP_TRUSTSHIM_INHERITED": value}
+    # Off, or never switched on: ignored; pip runs as if the shim were not installed.
+    for env in (inherited, {**inherited, "PIP_TRUSTSHIM": "0"}):
+        proc = download(venv, home, index.url, env=env, args=["--cert", str(pki.ca_pem)])
+        assert_downloaded(proc, home)
+    # On: it can never switch the shim off; pip stops with one line instead.
+    with TlsIndex(pki, index.dists) as fresh:
+        proc = download(venv, home, fresh.url, env=shim(str(pki.ca_pem), **inherited))
+        assert_shim_error(proc, fresh, "_PIP_TRUSTSHIM_INHERITED", "malformed")
+
+
+def test_a_hand_down_only_adds_and_only_from_the_parent(
+    venv: Venv, home: Path, index: TlsIndex, other_index: TlsIndex, pki: Pki
+) -> None:
+    """The hand-down adds the parent's bundles, like ``--cert``; nothing else."""
+
+    def inherited(pid: int, *bundles: Path) -> Dict[str, str]:
+        found = [[str(path), ["a test"]] for path in bundles]
+        value = json.dumps({"pid": pid, "bundles": found})
+        return shim(str(pki.ca_pem), _PIP_TRUSTSHIM_INHERITED=value)
+
+    parent = os.getpid()  # the pips below are this process's children
+    # From the parent, with no bundles: the child's own store, switched on, still rules.
+    assert_downloaded(download(venv, home, index.url, env=inherited(parent)), home)
+    proc = download(venv, home, other_index.url, env=inherited(parent))
+    assert_refused(proc, home, UNKNOWN_ISSUER)
+    # Written by another process (leaked, or set by hand): ignored.
+    proc = download(venv, home, other_index.url, env=inherited(1, pki.other_ca_pem))
+    assert_refused(proc, home, UNKNOWN_ISSUER)
+    # From the parent: its bundles are added.
+    proc = download(venv, home, other_index.url, env=inherited(parent, pki.other_ca_pem))
+    assert_downloaded(proc, home)
 
 
 @pytest.mark.parametrize("feature", ["venv-isolation", "inprocess-build-deps"])
@@ -154,6 +228,54 @@ def test_through_a_connect_proxy(
         refused = download(venv, home, index.url, env=shim("certifi", **extra), args=args)
         assert_refused(refused, home, UNKNOWN_ISSUER)
         assert len(proxy.tunnels) > tunnels
+
+
+@pytest.fixture
+def tls_proxy(pki: Pki) -> Iterator[ConnectProxy]:
+    """A CONNECT proxy that speaks TLS itself, with a certificate from its own CA."""
+    with ConnectProxy(tls=pki.proxy_context()) as proxy:
+        yield proxy
+
+
+def bundle(home: Path, *pems: Path) -> Path:
+    """One PEM file holding the certificates of ``pems``."""
+    path = home / ("+".join(pem.stem for pem in pems) + ".pem")
+    path.write_text("".join(pem.read_text() for pem in pems))
+    return path
+
+
+@pytest.mark.parametrize(
+    "how, host",
+    [("--proxy", "localhost"), ("HTTPS_PROXY", "localhost"), ("HTTPS_PROXY", "127.0.0.1")],
+)
+def test_an_https_proxy_is_verified_with_the_chosen_trust(
+    venv: Venv, home: Path, index: TlsIndex, pki: Pki, tls_proxy: ConnectProxy, how: str, host: str
+) -> None:
+    """The TLS to the proxy itself trusts exactly what the index's does."""
+    url = tls_proxy.url.replace("localhost", host)
+    args = ["--proxy", url] if how == "--proxy" else []
+    extra = {"HTTPS_PROXY": url} if how == "HTTPS_PROXY" else {}
+
+    def through_proxy(env: Dict[str, str], more: Optional[List[str]] = None) -> bool:
+        tunnels, refused = len(tls_proxy.tunnels), len(tls_proxy.handshake_errors)
+        proc = download(venv, home, index.url, env={**env, **extra}, args=[*args, *(more or [])])
+        if proc.returncode == 0:
+            assert_downloaded(proc, home)
+            assert tls_proxy.tunnels[tunnels:] == [f"localhost:{index.port}"]
+            return True
+        assert len(tls_proxy.tunnels) == tunnels, "a tunnel through a proxy that was refused"
+        assert len(tls_proxy.handshake_errors) > refused, proc.stdout + proc.stderr
+        return False
+
+    # The chosen store holds the proxy's CA: accepted.
+    assert through_proxy(shim(str(bundle(home, pki.ca_pem, pki.proxy_ca_pem))))
+    # The proxy's CA is only in OpenSSL's default store, which the shim does not trust.
+    assert not through_proxy(shim(str(pki.ca_pem), SSL_CERT_FILE=str(pki.proxy_ca_pem)))
+    # ...nor certifi, nor the system store, when the store is a bundle without it.
+    assert not through_proxy(shim(str(pki.ca_pem)))
+    # A bundle given to pip itself counts for the proxy too, as for every host.
+    assert through_proxy(shim(str(pki.ca_pem)), ["--cert", str(pki.proxy_ca_pem)])
+    assert through_proxy(shim(str(pki.ca_pem), PIP_TRUSTSHIM_EXTRA_CA=str(pki.proxy_ca_pem)))
 
 
 # ------------------------------------------------------- other pip commands
@@ -298,6 +420,6 @@ def test_unrecognised_pip_internals(venv: Venv, home: Path, index: TlsIndex, pki
     proc = venv.run(args, home, env=shim(str(pki.ca_pem)))
     lines = [line for line in proc.stderr.splitlines() if "pip-trustshim:" in line]
     assert proc.returncode == 1 and len(lines) == 1, proc.stderr
-    assert "no HTTPS adapter the shim recognises" in lines[0]
+    assert "is not one the shim recognises (it has no HTTPS adapter the shim knows)" in lines[0]
     assert "Traceback" not in proc.stderr
     assert index.connections == connections

@@ -41,18 +41,18 @@ FORBIDDEN = re.compile(
 PROBE = """\
 import sys
 modules = sorted(sys.modules)
-finders = [f for f in sys.meta_path if getattr(f, "_pip_trustshim", False)]
+finders = [f for f in sys.meta_path if getattr(f, "__name__", None) == "_pip_trustshim_boot"]
 first = sys.meta_path[0] is finders[0]
 import json
 print(json.dumps({"modules": modules, "finders": len(finders), "first": first}))
 """
 AGAIN = """\
-import importlib, sys
+import importlib, site, sys
 import _pip_trustshim_boot as boot
-boot.install()
 importlib.reload(boot)
-boot.install()
-print(sum(1 for f in sys.meta_path if getattr(f, "_pip_trustshim", False)))
+importlib.reload(boot)
+site.addsitedir(site.getsitepackages()[0])
+print(sum(1 for f in sys.meta_path if getattr(f, "__name__", None) == "_pip_trustshim_boot"))
 """
 Row = Tuple[int, int, int, str]  # self us, cumulative us, depth, module name
 

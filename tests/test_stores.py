@@ -18,7 +18,9 @@ import pytest
 from support import Pki, TlsIndex
 
 from pip_trustshim import stores
-from pip_trustshim.settings import Setting, Settings, ShimError
+from pip_trustshim.errors import ShimError
+from pip_trustshim.settings import Setting, Settings
+from pip_trustshim.trust import Trust
 
 SYSTEM = Setting("store", "system", "test")
 SERVER_AUTH = "1.3.6.1.5.5.7.3.1"
@@ -151,7 +153,7 @@ def test_contexts_always_verify(pki: Pki) -> None:
             Setting("extra-ca", str(pki.other_ca_pem), "test"),
             False,
         )
-        context = stores.build_context(settings)
+        context = Trust(settings).context()
         assert context.verify_mode == ssl.CERT_REQUIRED
         assert context.check_hostname is True
 
