@@ -1,10 +1,12 @@
 """``enable`` and ``disable``: write ``[trustshim]`` into one of pip's config files.
 
-Through pip's own ``Configuration`` (``load_only`` = the level), exactly as
-``pip config set``/``unset`` edit it, so ``pip config get trustshim.store``
-agrees. Values are checked with ``stores`` before anything is written; after
-writing, the settings are read back and anything that still overrides them
-(an environment variable, a later file) is reported.
+pip's own ``Configuration`` (``load_only`` = the level) names the file, as
+``pip config set``/``unset`` would; ``conffile`` edits only the lines of the
+keys written, keeping every other byte (comments too), and writes atomically;
+a symlink's target is edited, and said so. Values are checked with ``stores``
+before anything is written; after writing, the settings are read back as pip
+reads them and anything that still overrides them (an environment variable,
+a later file) is reported.
 """
 
 from __future__ import annotations
@@ -12,9 +14,9 @@ from __future__ import annotations
 import os
 import ssl
 import sys
-from typing import Any, Dict, List, Optional, TextIO, Tuple
+from typing import Dict, List, Optional, TextIO
 
-from . import pipconfig
+from . import conffile, pipconfig
 from . import settings as settings_module
 from .errors import ShimError
 from .settings import SECTION, STORE_WORDS, Setting
@@ -24,40 +26,46 @@ from .trust import Trust
 
 def enable(store: Optional[str], extra_cas: List[str], level: str, out: TextIO) -> int:
     """Write ``enabled = yes`` (and the store, extra CAs); 0 when pip now uses them."""
-    config, filename = open_level(level)
+    filename = file_to_edit(level)
     source = f"{filename} ({level})"
-    values: Dict[str, str] = {"enabled": "yes"}
+    values: Dict[str, Optional[str]] = {"enabled": "yes"}
     if store is not None:
         values["store"] = checked_store(store, source)
     if extra_cas:
         values["extra-ca"] = checked_extra_cas(extra_cas, source)
+    written = write(filename, values, out).path
     for name, value in values.items():
-        config.set_value(f"{SECTION}.{name}", value)
-    config.save()
-    for name, value in values.items():
-        out.write(f"wrote {SECTION}.{name} = {value} to {source}\n")
-    return report_effect(values, out)
+        out.write(f"wrote {SECTION}.{name} = {value} to {written} ({level})\n")
+    return report_effect({name: str(value) for name, value in values.items()}, out)
 
 
 def disable(level: str, out: TextIO) -> int:
     """Remove ``enabled`` from the file at ``level``; 0 when pip now runs without the shim."""
-    from pip._internal.exceptions import ConfigurationError
-
-    config, filename = open_level(level)
-    try:
-        config.unset_value(f"{SECTION}.enabled")
-    except ConfigurationError as error:
-        if "No such key" not in str(error):
-            raise
+    filename = file_to_edit(level)
+    if not os.path.exists(filename):
+        out.write(f"{SECTION}.enabled is not set in {filename} ({level}); nothing to remove\n")
+        return report_effect({}, out)
+    edited = write(filename, {"enabled": None}, out)
+    if not edited.changed:
         out.write(f"{SECTION}.enabled is not set in {filename} ({level}); nothing to remove\n")
     else:
-        config.save()
-        out.write(f"removed {SECTION}.enabled from {filename} ({level})\n")
+        out.write(f"removed {SECTION}.enabled from {edited.path} ({level})\n")
     return report_effect({}, out)
 
 
-def open_level(level: str) -> Tuple[Any, str]:
-    """pip's Configuration for one level, loaded, and the file it would write."""
+def write(filename: str, values: Dict[str, Optional[str]], out: TextIO) -> conffile.Edited:
+    """Edit ``[trustshim]`` in ``filename``, atomically, saying so for a symlink."""
+    try:
+        edited = conffile.edit_section(filename, SECTION, values)
+    except conffile.ConfigFileError as error:
+        raise ShimError(f"pip-trustshim: nothing written: {error}") from None
+    if edited.link is not None and edited.changed:
+        out.write(f"{edited.link} is a symbolic link: edited its target, {edited.path}\n")
+    return edited
+
+
+def file_to_edit(level: str) -> str:
+    """The file ``pip config set`` would write at ``level``."""
     from pip._internal.configuration import Configuration
     from pip._internal.exceptions import ConfigurationError
 
@@ -74,7 +82,7 @@ def open_level(level: str) -> Tuple[Any, str]:
             f"(PIP_CONFIG_FILE={hidden!r} makes pip skip it); unset PIP_CONFIG_FILE, "
             "or edit that file's [trustshim] section"
         )
-    return config, str(filename)
+    return str(filename)
 
 
 def checked_store(store: str, source: str) -> str:

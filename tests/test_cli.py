@@ -454,6 +454,65 @@ def test_enable_refuses_a_path_that_would_not_read_back(
     assert written == str(tmp_path / "corp.pem")
 
 
+USER_FILE = """\
+# Written by IT. Do not remove the timeout.
+[global]
+timeout = 60
+# find-links = /opt/wheels
+
+[trustshim]
+# switched on for the corp proxy
+enabled = no
+store = certifi
+
+[install]
+; keep this
+"""
+
+
+def test_enable_disable_keep_the_rest_of_the_file(venv: Venv, home: Path, pki: Pki) -> None:
+    """Comments and every line not written stay byte for byte; a symlink's target is edited."""
+    target = home / "dotfiles" / "pip.conf"
+    target.parent.mkdir()
+    target.write_text(USER_FILE)
+    target.chmod(0o600)
+    user = home / ".config" / "pip" / "pip.conf"
+    user.parent.mkdir(parents=True)
+    user.symlink_to(target)
+    proc = user_cli(venv, home, ["enable", "--extra-ca", str(pki.ca_pem)])
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert f"{user} is a symbolic link: edited its target, {target}" in proc.stdout
+    assert user.is_symlink() and oct(target.stat().st_mode & 0o777) == "0o600"
+    enabled = USER_FILE.replace(
+        "enabled = no\nstore = certifi\n", "enabled = yes\nstore = certifi\n"
+    )
+    assert target.read_text() == enabled.replace(
+        "store = certifi\n", f"store = certifi\nextra-ca = {pki.ca_pem}\n"
+    )
+    proc = user_cli(venv, home, ["disable"])
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert target.read_text() == USER_FILE.replace("enabled = no\n", "").replace(
+        "store = certifi\n", f"store = certifi\nextra-ca = {pki.ca_pem}\n"
+    )
+
+
+def test_a_failed_write_leaves_the_file_whole(venv: Venv, home: Path) -> None:
+    """A full disk (here: a file size limit) mid-write: the old file stays, nothing is left."""
+    user = home / ".config" / "pip" / "pip.conf"
+    user.parent.mkdir(parents=True)
+    user.write_text("# padding\n" * 400 + USER_FILE)
+    before = user.read_bytes()
+    limit = "resource.setrlimit(resource.RLIMIT_FSIZE, (1024, 1024))"
+    code = f"import resource, runpy, sys; {limit}; sys.argv = ['pip-trustshim', 'enable']; "
+    code += "runpy.run_module('pip_trustshim', run_name='__main__')"
+    proc = venv.run(["-c", code], home, env=user_env(home), config_file="")
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    (line,) = proc.stderr.splitlines()
+    assert line.startswith("pip-trustshim: nothing written:"), line
+    assert user.read_bytes() == before
+    assert sorted(p.name for p in user.parent.iterdir()) == ["pip.conf"]
+
+
 def test_enable_warns_when_overridden(venv: Venv, home: Path, pki: Pki) -> None:
     env = {**user_env(home), "PIP_TRUSTSHIM": "0"}
     proc = cli(venv, ["enable"], home, env=env, config_file="")
