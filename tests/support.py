@@ -838,22 +838,41 @@ def _snapshot(site_packages: Path) -> List[str]:
     return sorted(p.name for p in site_packages.iterdir() if p.name != "__pycache__")
 
 
+def _pip_wheel(pip_version: str) -> Path:
+    """The cached wheel of pip ``pip_version`` (``py3`` or, for old pips, ``py2.py3``)."""
+    found = sorted(wheel_cache().glob(f"pip-{pip_version}-*.whl"))
+    if not found:
+        raise RuntimeError(f"no wheel of pip {pip_version} in {wheel_cache()}")
+    return found[-1]
+
+
 def _build_venv(path: Path, python: Path, python_version: str, pip_version: str) -> None:
-    """(Re)create a venv with pip==X, certifi and (3.10+) truststore from the wheel cache."""
+    """(Re)create a venv with pip==X, certifi and (3.10+) truststore from the wheel cache.
+
+    One recipe for every interpreter: ``-m venv --without-pip`` (Debian's
+    CPython has no ``ensurepip``), then the pinned pip, run from its own wheel
+    (``python pip-X.whl/pip install ...``), installs itself and the rest from
+    the cache with ``--no-index``. Nothing else lands in the venv (in
+    particular no setuptools, which ``ensurepip`` adds on CPython < 3.12).
+    """
     requirements = [f"pip=={pip_version}", "certifi"]
     if tuple(int(x) for x in python_version.split(".")[:2]) >= (3, 10):
         requirements.append("truststore")
     for requirement in requirements:
         download_wheel(requirement, python_version)
+    pip_wheel = _pip_wheel(pip_version)
     shutil.rmtree(path, ignore_errors=True)
     with tempfile.TemporaryDirectory(prefix="trustshim-home-") as home:
         env = scrubbed_env(python.parent, Path(home))
-        _check([str(python), "-m", "venv", str(path)], env, f"creating venv {path.name}")
+        _check(
+            [str(python), "-m", "venv", "--without-pip", str(path)],
+            env,
+            f"creating venv {path.name}",
+        )
         venv_env = scrubbed_env(path / "bin", Path(home))
         cmd = [
             str(path / "bin" / "python"),
-            "-m",
-            "pip",
+            str(pip_wheel / "pip"),
             "install",
             "--disable-pip-version-check",
             "--no-index",
