@@ -4,7 +4,7 @@ Build isolation (each variant pip has had), CONNECT proxies, client
 certificates, the self version check, ``pip index``, ``pip list
 --outdated``, ``pip wheel``, pip as a zipapp, ``pip --python``, and a pip
 whose internals the shim does not recognise. Runs on the default pips; with
-``-m matrix`` on every pair of the matrix (pip 20.3 to 26.3, CPython 3.8 to 3.13).
+``-m matrix`` on every pair of the matrix (pip 20.3 to 26.3, CPython 3.8 to 3.15).
 """
 
 from __future__ import annotations
