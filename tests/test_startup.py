@@ -1,12 +1,17 @@
 """The startup hook's import behaviour (SPEC.md "Speed"); no timings here.
 
 In every Python process of the environment, ``site`` runs the
-``pip_trustshim.pth`` line (twice, in a venv on CPython 3.8-3.13). All it
+``pip_trustshim.pth`` line (twice in a venv on CPython 3.8-3.14, once on
+3.15, whose ``site`` reads each site directory once). All it
 may cost is importing ``_pip_trustshim_boot`` itself: no child imports,
 nothing of pip, the shim, truststore, certifi or ssl, none of the stdlib
 modules that cost milliseconds at startup, no output, one finder. The
 shim's own modules load only inside pip's import of its session module.
 The timings are measured by hand with ``bench/startup.py``.
+
+The default run covers CPython 3.11 (pip 23.2.1) and 3.13 (pip 26.3);
+``-m matrix`` adds 3.14 and 3.15 (pip 26.3), whose interpreters are found as
+for the rest of the matrix (``TRUSTSHIM_PYTHON_3_15``, PATH, pyenv).
 """
 
 from __future__ import annotations
@@ -22,6 +27,10 @@ from support import Venv, make_venv
 HOOK = "_pip_trustshim_boot"
 SESSION = "pip._internal.network.session"
 TARGETS = [("3.11", "23.2.1"), ("3.13", "26.3")]
+MATRIX_TARGETS = [("3.14", "26.3"), ("3.15", "26.3")]
+PARAMS = [pytest.param(t, id=f"py{t[0]}-pip{t[1]}") for t in TARGETS] + [
+    pytest.param(t, id=f"py{t[0]}-pip{t[1]}", marks=pytest.mark.matrix) for t in MATRIX_TARGETS
+]
 SETTINGS: Dict[str, Dict[str, str]] = {
     "on": {"PIP_TRUSTSHIM": "1"},
     "unset": {},
@@ -57,9 +66,9 @@ print(sum(1 for f in sys.meta_path if getattr(f, "__name__", None) == "_pip_trus
 Row = Tuple[int, int, int, str]  # self us, cumulative us, depth, module name
 
 
-@pytest.fixture(params=TARGETS, ids=lambda t: f"py{t[0]}-pip{t[1]}")
+@pytest.fixture(params=PARAMS)
 def venv(request: pytest.FixtureRequest, project_wheel: Path) -> Venv:
-    """The cached project venvs for CPython 3.11 (pip 23.2.1) and 3.13 (pip 26.3)."""
+    """The cached project venvs: 3.11 (pip 23.2.1), 3.13 (pip 26.3); matrix: 3.14, 3.15."""
     version, pip = request.param
     return make_venv(version, pip, project_wheel)
 
@@ -115,8 +124,14 @@ def test_hook_import_has_no_children(venv: Venv, home: Path, setting: str) -> No
 def test_site_runs_the_line_twice_and_one_finder_results(venv: Venv, home: Path) -> None:
     verbose = venv.run(["-v", "-c", "pass"], home, env=SETTINGS["on"])
     assert verbose.returncode == 0, verbose.stderr
-    processed = [line for line in verbose.stderr.splitlines() if "pip_trustshim.pth" in line]
-    assert len(processed) == 2, processed
+    processed = [
+        line
+        for line in verbose.stderr.splitlines()
+        if line.startswith("Processing .pth file:") and "pip_trustshim.pth" in line
+    ]
+    # 3.15's site (PEP 829) reads each site directory once, even in a venv
+    once = tuple(int(x) for x in venv.python_version.split(".")) >= (3, 15)
+    assert len(processed) == (1 if once else 2), verbose.stderr
 
     again = venv.run(["-c", AGAIN], home, env=SETTINGS["on"])
     assert again.returncode == 0 and again.stderr == "", again.stderr
