@@ -8,15 +8,21 @@ What it compares, always as paired, interleaved runs (the order inside each
 pair drawn at random), every child process in an environment built from
 scratch (``support.scrubbed_env``):
 
-* **startup**: ``python -c pass`` in two venvs built the same way from the same
+* **startup**: ``python -c pass`` in venvs built the same way from the same
   interpreter, with the same pip and the project wheel installed: ``shim``
-  as installed, ``base`` with ``pip_trustshim.pth`` emptied (same file name,
-  no content; ``_pip_trustshim_boot.py`` stays on disk but is never
-  imported). With the switch off (no ``PIP_TRUSTSHIM``) and on
-  (``PIP_TRUSTSHIM=1``), the same environment for both arms of a pair.
-  A third twin, ``floor``, whose ``.pth`` line imports an empty module
-  instead, is measured in the same rounds: the least any ``.pth`` hook can
-  cost, shown for reference and not judged.
+  as installed, and ``base``, the judged baseline, whose
+  ``pip_trustshim.pth`` holds only a comment line (what reading any
+  non-empty ``.pth`` costs: 3.13+ imports ``encodings.utf_8_sig`` to decode
+  it; ``_pip_trustshim_boot.py`` stays on disk but is never imported). With
+  the switch off (no ``PIP_TRUSTSHIM``) and on (``PIP_TRUSTSHIM=1``), the
+  same environment for every arm of a round. Three more twins are measured
+  in the same rounds, for reference only (not judged): ``floor``, whose
+  ``.pth`` line imports an empty module (the least any ``.pth`` hook can
+  cost), ``empty``, with a 0-byte ``pip_trustshim.pth`` (which ``site``
+  does not decode), and ``none``, with no ``pip_trustshim.pth`` at all;
+  against the last two the report gives microseconds, not ratios. Every
+  twin but ``shim`` also loses ``pip_trustshim.start`` (PEP 829, run by
+  3.15+ instead of the ``.pth`` import line), if the wheel ships one.
 * **peer**: ``python -c pass`` in a venv with pip-system-certs installed
   (into ``bench/.venvs`` only, from the registry, with this machine's own
   environment) against the ``base`` venv of the same interpreter.
@@ -29,7 +35,11 @@ the pairs, the interquartile ranges, and the ratio of the children's median
 CPU times (user + system: a cross-check that other load on the machine
 disturbs less). It exits 1 when a wall-clock ratio of medians is over its
 budget (startup 1.02, pip 1.03) or the hook imported anything at startup,
-2 when nothing could be measured (no CPython 3.11 nor 3.13 found).
+2 when nothing could be measured (none of the chosen CPythons found).
+
+``--python 3.14`` (repeatable) measures only those interpreters; small
+``--pairs``/``--warmup``/``--pip-pairs`` make a smoke run. The interpreters
+are found as the tests find them (``TRUSTSHIM_PYTHON_3_15=...``, PATH, pyenv).
 """
 
 from __future__ import annotations
@@ -55,7 +65,7 @@ sys.path.insert(0, str(REPO / "tests"))
 import support  # noqa: E402
 
 VENVS = REPO / "bench" / ".venvs"
-TARGETS = (("3.11", "23.2.1"), ("3.13", "26.3"))
+TARGETS = (("3.11", "23.2.1"), ("3.13", "26.3"), ("3.14", "26.3"), ("3.15", "26.3"))
 PEER = "pip-system-certs==5.3"
 PEER_TARGET = ("3.13", "26.3")  # pip-system-certs 5.x needs pip >= 24.2
 STARTUP_BUDGET, STARTUP_GOAL = 1.02, 1.01
@@ -63,7 +73,8 @@ PIP_BUDGET, PIP_GOAL = 1.03, 1.01
 INF = float("inf")  # budget of a reference line: never judged
 HOOK = "_pip_trustshim_boot"
 FLOOR = "_bench_floor"  # the empty module the floor twin's .pth imports
-TWINS = ("shim", "base", "floor")
+BASELINE = "# baseline\n"  # the judged baseline's pip_trustshim.pth: one comment line
+TWINS = ("shim", "base", "floor", "empty", "none")
 
 
 @dataclass
@@ -77,6 +88,7 @@ class Comparison:
     goal: float
     arm_cpu: List[float]
     base_cpu: List[float]
+    micros: bool = False  # a reference shown as microseconds over the baseline
 
     def ratio(self) -> float:
         """Median of the arm over median of the baseline (wall clock): the judged one."""
@@ -86,17 +98,23 @@ class Comparison:
         """The same for the children's CPU time (user + system), less hurt by other load."""
         return statistics.median(self.arm_cpu) / statistics.median(self.base_cpu)
 
+    def difference(self) -> float:
+        """Median of the arm minus median of the baseline, in seconds (wall clock)."""
+        return statistics.median(self.arm) - statistics.median(self.base)
+
     def interval(self, rounds: int = 2000) -> Tuple[float, float]:
-        """Bootstrap 95% interval of :meth:`ratio`, resampling whole pairs."""
+        """Bootstrap 95% interval of :meth:`ratio` (or, for ``micros``, of
+        :meth:`difference`), resampling whole pairs."""
         rng = random.Random(5)
         n = len(self.arm)
-        ratios = []
+        values = []
         for _ in range(rounds):
             picks = [rng.randrange(n) for _ in range(n)]
             arm = statistics.median(self.arm[i] for i in picks)
-            ratios.append(arm / statistics.median(self.base[i] for i in picks))
-        ratios.sort()
-        return ratios[int(rounds * 0.025)], ratios[int(rounds * 0.975) - 1]
+            base = statistics.median(self.base[i] for i in picks)
+            values.append(arm - base if self.micros else arm / base)
+        values.sort()
+        return values[int(rounds * 0.025)], values[int(rounds * 0.975) - 1]
 
     def verdict(self) -> str:
         """``goal``, ``ok`` (within budget), ``OVER BUDGET``, or ``-`` for a reference."""
@@ -108,14 +126,21 @@ class Comparison:
         return "ok" if ratio <= self.budget else "OVER BUDGET"
 
     def line(self) -> str:
-        """One report line; times in milliseconds."""
+        """One report line; times in milliseconds, differences in microseconds."""
         low, high = self.interval()
+        if self.micros:
+            cpu = statistics.median(self.arm_cpu) - statistics.median(self.base_cpu)
+            judged = f"  {_us(self.difference())} [{_us(low)}, {_us(high)}]"
+            cross = f"  cpu {_us(cpu)}"
+        else:
+            judged = f"  ratio {self.ratio():.4f} [{low:.4f}, {high:.4f}]"
+            cross = f"  cpu ratio {self.cpu_ratio():.4f}"
         return (
-            f"{self.label:<30} n={len(self.arm):<4}"
+            f"{self.label:<36} n={len(self.arm):<4}"
             f" {_ms(statistics.median(self.arm)):>9} vs {_ms(statistics.median(self.base)):>9}"
-            f"  ratio {self.ratio():.4f} [{low:.4f}, {high:.4f}]"
-            f"  IQR {_ms(_iqr(self.arm))} / {_ms(_iqr(self.base))}"
-            f"  cpu ratio {self.cpu_ratio():.4f}"
+            + judged
+            + f"  IQR {_ms(_iqr(self.arm))} / {_ms(_iqr(self.base))}"
+            + cross
             + (f"  budget {self.budget:.2f}: {self.verdict()}" if self.budget != INF else "")
         )
 
@@ -124,7 +149,13 @@ def _ms(seconds: float) -> str:
     return f"{seconds * 1000:.2f}ms"
 
 
+def _us(seconds: float) -> str:
+    return f"{seconds * 1e6:+.0f}us"
+
+
 def _iqr(values: Sequence[float]) -> float:
+    if len(values) < 2:
+        return 0.0
     q1, _, q3 = statistics.quantiles(values, n=4)
     return q3 - q1
 
@@ -168,10 +199,17 @@ def build_venv(name: str, version: str, pip: str, wheel: Optional[Path]) -> supp
 
 
 def startup_venvs(version: str, pip: str, wheel: Path, home: Path) -> Dict[str, support.Venv]:
-    """Three twins: ``shim`` as installed, ``base`` with an empty ``pip_trustshim.pth``,
-    ``floor`` whose ``pip_trustshim.pth`` imports an empty module (compiled)."""
+    """Five twins (see :data:`TWINS`): ``shim`` as installed; ``base`` whose
+    ``pip_trustshim.pth`` is one comment line; ``floor`` whose ``pip_trustshim.pth``
+    imports an empty module (compiled); ``empty`` with a 0-byte ``pip_trustshim.pth``;
+    ``none`` without one. Only ``shim`` keeps ``pip_trustshim.start``."""
     venvs = {name: build_venv(f"py{version}-{name}", version, pip, wheel) for name in TWINS}
-    (venvs["base"].site_packages() / "pip_trustshim.pth").write_text("")
+    for name, venv in venvs.items():
+        if name != "shim":
+            (venv.site_packages() / "pip_trustshim.start").unlink(missing_ok=True)
+    (venvs["base"].site_packages() / "pip_trustshim.pth").write_text(BASELINE)
+    (venvs["empty"].site_packages() / "pip_trustshim.pth").write_text("")
+    (venvs["none"].site_packages() / "pip_trustshim.pth").unlink(missing_ok=True)
     floor = venvs["floor"].site_packages()
     (floor / f"{FLOOR}.py").write_text("")
     (floor / "pip_trustshim.pth").write_text(f"import {FLOOR}\n")
@@ -227,36 +265,40 @@ def compare(
     base: Tuple[List[float], List[float]],
     budget: float = INF,
     goal: float = INF,
+    micros: bool = False,
 ) -> Comparison:
     """A :class:`Comparison` of two arms measured by :func:`paired`."""
-    return Comparison(label, arm[0], base[0], budget, goal, arm[1], base[1])
+    return Comparison(label, arm[0], base[0], budget, goal, arm[1], base[1], micros)
 
 
 def bench_startup(
-    version: str, venvs: Dict[str, support.Venv], home: Path, pairs: int
+    version: str, venvs: Dict[str, support.Venv], home: Path, pairs: int, warmup: int
 ) -> List[Comparison]:
-    """``python -c pass`` in each twin, switch off and on: six arms, interleaved."""
+    """``python -c pass`` in each twin, switch off and on: ten arms, interleaved."""
     switches: Dict[str, Dict[str, str]] = {"off": {}, "on": {"PIP_TRUSTSHIM": "1"}}
     arms = {}
     for switch, extra in switches.items():
         for name, venv in venvs.items():
             env = support.scrubbed_env(venv.bin, home, extra=extra)
             arms[f"{name}-{switch}"] = ([str(venv.python), "-c", "pass"], env)
-    times = paired(pairs, 20, arms, home / "startup.log")
+    times = paired(pairs, warmup, arms, home / "startup.log")
     results = []
     for switch in switches:
-        shim, base, floor = (times[f"{name}-{switch}"] for name in TWINS)
+        shim, base, floor, empty, none = (times[f"{name}-{switch}"] for name in TWINS)
         label = f"startup {version} switch {switch}"
         results.append(compare(label, shim, base, STARTUP_BUDGET, STARTUP_GOAL))
-        results.append(compare(f"  floor {version} {switch} (ref)", floor, base))
+        results.append(compare(f"  floor/base {version} {switch} (ref)", floor, base))
         results.append(compare(f"  shim/floor {version} {switch} (ref)", shim, floor))
+        for other, times_of in (("0-byte .pth", empty), ("no .pth", none)):
+            label = f"  shim - {other} {version} {switch} (ref)"
+            results.append(compare(label, shim, times_of, micros=True))
     return results
 
 
 def bench_peer(
     version: str, peer: support.Venv, base: support.Venv, home: Path, pairs: int
 ) -> Comparison:
-    """``python -c pass`` with pip-system-certs against the empty-.pth base venv."""
+    """``python -c pass`` with pip-system-certs against the comment-only base venv."""
     arms = {
         name: ([str(venv.python), "-c", "pass"], support.scrubbed_env(venv.bin, home))
         for name, venv in (("peer", peer), ("base", base))
@@ -304,26 +346,50 @@ def importtime(venv: support.Venv, home: Path, extra: Dict[str, str]) -> List[Tu
     return rows
 
 
-def check_importtime(version: str, shim: support.Venv, home: Path) -> Tuple[List[str], bool]:
-    """Report lines and whether the hook imported nothing but itself (21 runs, switch on)."""
+def loaded_at_startup(venv: support.Venv, home: Path, extra: Dict[str, str]) -> List[str]:
+    """``sys.modules`` after ``python -c`` has started (the probe itself imports nothing)."""
+    code = "import sys; print(' '.join(sorted(sys.modules)))"
+    proc = venv.run(["-c", code], home, env=extra)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{venv.path}: {proc.stderr}")
+    return proc.stdout.split()
+
+
+def check_importtime(
+    version: str, shim: support.Venv, base: support.Venv, home: Path
+) -> Tuple[List[str], bool]:
+    """Report lines and whether the hook imported nothing but itself (switch on).
+
+    Judged on ``sys.modules``: the shim twin may have exactly one module more
+    than the comment-only baseline, the hook. ``-X importtime`` (21 runs) adds
+    whether the hook is a leaf and its own import time; it does not see a
+    module imported by ``importlib.import_module``, as 3.15's ``site`` does for
+    a ``.start`` entry point, and then says so.
+    """
+    on = {"PIP_TRUSTSHIM": "1"}
+    extra = sorted(set(loaded_at_startup(shim, home, on)) - set(loaded_at_startup(base, home, on)))
+    ok = extra == [HOOK]
+    lines = [
+        f"startup modules {version}: shim twin has {len(extra)} more than the baseline"
+        f" ({', '.join(extra) or 'none'}): {'ok' if ok else 'NOT ONLY THE HOOK'}"
+    ]
     costs = []
-    ok = True
+    leaf = True
     for _ in range(21):
-        rows = importtime(shim, home, {"PIP_TRUSTSHIM": "1"})
+        rows = importtime(shim, home, on)
         names = [name for _, _, name in rows]
         if HOOK not in names:
-            return [f"importtime {version}: {HOOK} was not imported at startup"], False
+            lines.append(f"importtime {version}: {HOOK} not in -X importtime's output")
+            return lines, ok
         at = names.index(HOOK)
-        depth = rows[at][1]
-        leaf = at == 0 or rows[at - 1][1] <= depth
-        heavy = [n for n in names if re.match(r"(pip|pip_trustshim|truststore|certifi|_?ssl)\b", n)]
-        ok = ok and leaf and not heavy
+        leaf = leaf and (at == 0 or rows[at - 1][1] <= rows[at][1])
         costs.append(rows[at][0])
-    line = (
-        f"importtime {version}: {HOOK} imported alone (no children, no pip/ssl/certifi): "
-        f"{'yes' if ok else 'NO'}; its own import median {statistics.median(costs)} us"
+    ok = ok and leaf
+    lines.append(
+        f"importtime {version}: {HOOK} a leaf (no children): {'yes' if leaf else 'NO'};"
+        f" its own import median {statistics.median(costs)} us"
     )
-    return [line], ok
+    return lines, ok
 
 
 # ------------------------------------------------------------------ main
@@ -332,7 +398,17 @@ def check_importtime(version: str, shim: support.Venv, home: Path) -> Tuple[List
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Build (or reuse) the venvs, measure, print, and judge against the budget."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--pairs", type=int, default=400, help="startup pairs (default 400)")
+    versions = [version for version, _ in TARGETS]
+    parser.add_argument(
+        "--python",
+        action="append",
+        choices=versions,
+        help=f"measure only this CPython (repeatable; default: all of {', '.join(versions)})",
+    )
+    parser.add_argument("--pairs", type=int, default=400, help="startup rounds (default 400)")
+    parser.add_argument(
+        "--warmup", type=int, default=20, help="startup rounds dropped first (default 20)"
+    )
     parser.add_argument("--peer-pairs", type=int, default=40, help="pip-system-certs pairs")
     parser.add_argument("--pip-pairs", type=int, default=30, help="pip download pairs")
     parser.add_argument("--no-peer", action="store_true", help="skip pip-system-certs")
@@ -345,7 +421,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}")
     print(
         "columns: wall-clock median with vs baseline, ratio of medians [bootstrap 95%],"
-        " IQR with / baseline, ratio of the children's median CPU times"
+        " IQR with / baseline, ratio of the children's median CPU times;"
+        " '-' lines: difference of the medians in microseconds [bootstrap 95%], and of the"
+        " CPU medians. Judged baseline: the same venv, pip_trustshim.pth one comment line"
     )
     results: List[Comparison] = []
     notes: List[str] = []
@@ -353,6 +431,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     with tempfile.TemporaryDirectory(prefix="trustshim-bench-") as tmp:
         home = Path(tmp)
         for version, pip in TARGETS:
+            if args.python and version not in args.python:
+                continue
             python = support.find_python(version)
             if python is None:
                 print(
@@ -362,10 +442,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                 continue
             notes.append(f"CPython {version}: {python}, pip {pip}")
             venvs = startup_venvs(version, pip, wheel, home)
-            lines, ok = check_importtime(version, venvs["shim"], home)
+            lines, ok = check_importtime(version, venvs["shim"], venvs["base"], home)
             notes.extend(lines)
             healthy = healthy and ok
-            results.extend(bench_startup(version, venvs, home, args.pairs))
+            results.extend(bench_startup(version, venvs, home, args.pairs, args.warmup))
             if not args.no_peer and (version, pip) == PEER_TARGET:
                 peer = peer_venv(version, pip)
                 results.append(bench_peer(version, peer, venvs["base"], home, args.peer_pairs))
