@@ -20,9 +20,7 @@ scratch (``support.scrubbed_env``):
   ``.pth`` line imports an empty module (the least any ``.pth`` hook can
   cost), ``empty``, with a 0-byte ``pip_trustshim.pth`` (which ``site``
   does not decode), and ``none``, with no ``pip_trustshim.pth`` at all;
-  against the last two the report gives microseconds, not ratios. Every
-  twin but ``shim`` also loses ``pip_trustshim.start`` (PEP 829, run by
-  3.15+ instead of the ``.pth`` import line), if the wheel ships one.
+  against the last two the report gives microseconds, not ratios.
 * **peer**: ``python -c pass`` in a venv with pip-system-certs installed
   (into ``bench/.venvs`` only, from the registry, with this machine's own
   environment) against the ``base`` venv of the same interpreter.
@@ -202,11 +200,8 @@ def startup_venvs(version: str, pip: str, wheel: Path, home: Path) -> Dict[str, 
     """Five twins (see :data:`TWINS`): ``shim`` as installed; ``base`` whose
     ``pip_trustshim.pth`` is one comment line; ``floor`` whose ``pip_trustshim.pth``
     imports an empty module (compiled); ``empty`` with a 0-byte ``pip_trustshim.pth``;
-    ``none`` without one. Only ``shim`` keeps ``pip_trustshim.start``."""
+    ``none`` without one."""
     venvs = {name: build_venv(f"py{version}-{name}", version, pip, wheel) for name in TWINS}
-    for name, venv in venvs.items():
-        if name != "shim":
-            (venv.site_packages() / "pip_trustshim.start").unlink(missing_ok=True)
     (venvs["base"].site_packages() / "pip_trustshim.pth").write_text(BASELINE)
     (venvs["empty"].site_packages() / "pip_trustshim.pth").write_text("")
     (venvs["none"].site_packages() / "pip_trustshim.pth").unlink(missing_ok=True)
@@ -363,8 +358,8 @@ def check_importtime(
     Judged on ``sys.modules``: the shim twin may have exactly one module more
     than the comment-only baseline, the hook. ``-X importtime`` (21 runs) adds
     whether the hook is a leaf and its own import time; it does not see a
-    module imported by ``importlib.import_module``, as 3.15's ``site`` does for
-    a ``.start`` entry point, and then says so.
+    module imported by ``importlib.import_module`` (as 3.15's ``site`` would
+    for a PEP 829 ``.start`` entry point), and then says so.
     """
     on = {"PIP_TRUSTSHIM": "1"}
     extra = sorted(set(loaded_at_startup(shim, home, on)) - set(loaded_at_startup(base, home, on)))
