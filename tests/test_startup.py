@@ -45,7 +45,8 @@ SETTINGS: Dict[str, Dict[str, str]] = {
 # modules that cost milliseconds (none of them is loaded by a bare start).
 FORBIDDEN = re.compile(
     r"(pip|pip_trustshim|truststore|certifi|ssl|_ssl|socket|_socket|hashlib|_hashlib"
-    r"|importlib\.util|importlib\.abc|importlib\.machinery|functools|threading|typing)(\.|$)"
+    r"|importlib\.util|importlib\.abc|importlib\.machinery|functools|threading|typing"
+    r"|pkgutil|re|enum|collections)(\.|$)"
 )
 PROBE = """\
 import sys
