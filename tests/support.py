@@ -56,6 +56,8 @@ LEAVES = (
     "intermediate-missing",
 )
 _MARKER = ".trustshim-ready.json"
+#: changes whenever _build_venv makes venvs differently, so cached ones are rebuilt
+VENV_RECIPE = "without-pip, pip/certifi/truststore from cached wheels"
 _S = TypeVar("_S", bound="_Served")
 _ZIP_DATE = (2020, 1, 1, 0, 0, 0)
 _WHEEL = "Wheel-Version: 1.0\nGenerator: {generator}\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
@@ -954,7 +956,7 @@ def make_venv(python_version: str, pip_version: str, project_wheel: Optional[Pat
     python = require_python(python_version)
     venvs = cache_root() / "venvs"
     name = f"py{python_version}-pip{pip_version}"
-    base = {"python": str(python), "pip_version": pip_version}
+    base = {"python": str(python), "pip_version": pip_version, "recipe": VENV_RECIPE}
     if project_wheel is None:
         path = venvs / name
         with _locked(venvs / f"{name}.lock"):
