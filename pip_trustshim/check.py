@@ -1,9 +1,11 @@
 """``pip-trustshim check``: would pip, with the shim, trust its index servers?
 
-For each URL (default: the index-url and extra-index-urls pip would use) one
-TLS handshake with exactly the trust the shim gives pip, then the chain the
-server sent, and which other store (the system's, certifi, each configured
-bundle) would have accepted it. Works, and says so, while the shim is off.
+For each URL (default: the index-url and extra-index-urls pip would use;
+``file://`` and ``http://`` ones are skipped) one TLS handshake with exactly
+the trust the shim gives pip, then the chain the server sent, and which
+other store (the system's, certifi, each configured bundle) would have
+accepted it; when one would, the hint names the command that switches to
+it. Works, and says so, while the shim is off.
 """
 
 from __future__ import annotations
@@ -12,15 +14,15 @@ import os
 import ssl
 import stat
 import urllib.parse
-from typing import Any, Callable, List, Optional, TextIO, Tuple
+from dataclasses import dataclass
+from typing import Callable, List, Optional, TextIO, Tuple
 
-from . import pipconfig, probe
-from . import settings as settings_module
+from . import exitcodes, pipconfig, probe
 from .certs import describe
 from .errors import ShimError
 from .settings import STORE_WORDS, Bundle, Setting, Settings, expand
 from .stores import Named, load_bundle, store_context
-from .trust import Trust
+from .trust import PipView, as_pip_sees_it
 
 HINTS = {
     "unknown issuer": "no trusted CA issued this certificate; behind a TLS-intercepting proxy, "
@@ -40,27 +42,32 @@ HINTS = {
     "proxy refused": "check HTTPS_PROXY/https_proxy and NO_PROXY",
 }
 
-Candidate = Tuple[str, Callable[[], ssl.SSLContext]]
+
+@dataclass(frozen=True)
+class Candidate:
+    """One store on its own, as ``check`` tries it."""
+
+    label: str
+    make: Callable[[], ssl.SSLContext]
+    #: the command that makes pip trust it, when the shim's trust does not hold it
+    advice: str = ""
 
 
 def run(urls: List[str], timeout: float, out: TextIO) -> int:
-    """Check every URL; 0 when all pass, 1 otherwise."""
-    settings = settings_module.read(isolated=False)
-    on = settings.is_on()
-    config = settings_module.load_pip_configuration(False)
-    bundles = pipconfig.pip_bundles(config)
-    settings_module.check_config_file()
-    context = Trust(settings).context(bundles)
-    targets = urls or [index.value for index in pipconfig.index_urls(config)]
+    """Check every URL; SUCCESS when all pass."""
+    view = as_pip_sees_it()
+    problem = view.problem()
+    if problem is not None:
+        raise problem
+    context = view.trust.context(view.bundles)
+    targets = urls or [index.value for index in pipconfig.index_urls(view.config)]
     for url in targets:
         split_url(url)  # every URL is valid before the first connection
-    out.write(header(on, settings, bundles))
-    out.write(
-        "".join(f"warning: {line}\n" for line in loose_permissions(settings, bundles, config))
-    )
-    candidates = other_stores(settings, bundles)
+    out.write(header(view))
+    out.write("".join(f"warning: {line}\n" for line in loose_permissions(view)))
+    candidates = other_stores(view.settings, view.bundles)
     passed = [check_url(url, context, candidates, timeout, out) for url in targets]
-    return 0 if all(passed) else 1
+    return exitcodes.SUCCESS if all(passed) else exitcodes.NOT_AS_ASKED
 
 
 def split_url(url: str) -> Tuple[str, str, int]:
@@ -70,36 +77,40 @@ def split_url(url: str) -> Tuple[str, str, int]:
         host, port = parts.hostname, parts.port
     except ValueError as error:
         raise ShimError(f"pip-trustshim: not a URL: {url!r} ({error})") from None
+    if parts.scheme == "file":
+        return "file", host or "", 0
     if parts.scheme not in ("https", "http") or not host:
         raise ShimError(f"pip-trustshim: not an https:// URL: {url!r}")
     return parts.scheme, host, port or (443 if parts.scheme == "https" else 80)
 
 
-def header(on: bool, settings: Settings, bundles: Tuple[Bundle, ...]) -> str:
+def header(view: PipView) -> str:
     """What is being checked with, and whether pip uses it now."""
+    on = view.settings.is_on()
     state = "on" if on else "OFF (pip does not use it now; checking what it would trust)"
-    lines = [f"pip-trustshim is {state}", f"  store: {settings.store.value}"]
-    lines += [f"  extra CA: {path}" for path in settings.extra_ca_paths()]
-    lines += [f"  pip's bundle: {bundle.path} ({bundle.source})" for bundle in bundles]
+    lines = [f"pip-trustshim is {state}", f"  store: {view.settings.store.value}"]
+    lines += [f"  extra CA: {path}" for path in view.settings.extra_ca_paths()]
+    lines += [f"  pip's bundle: {bundle.path} ({bundle.source})" for bundle in view.bundles]
     return "\n".join(lines) + "\n\n"
 
 
-def trusted_files(settings: Settings, bundles: Tuple[Bundle, ...], config: Any) -> List[str]:
+def trusted_files(view: PipView) -> List[str]:
     """Every file that decides what pip trusts: bundles, CA paths, pip's config files."""
+    settings = view.settings
     paths = [] if settings.store.value in STORE_WORDS else [expand(settings.store.value)]
-    paths += settings.extra_ca_paths() + [bundle.path for bundle in bundles]
-    for entries in getattr(config, "_parsers", {}).values():
+    paths += settings.extra_ca_paths() + [bundle.path for bundle in view.bundles]
+    for entries in getattr(view.config, "_parsers", {}).values():
         paths += [filename for filename, _ in entries]
     return list(dict.fromkeys(path for path in paths if os.path.exists(path)))
 
 
-def loose_permissions(settings: Settings, bundles: Tuple[Bundle, ...], config: Any) -> List[str]:
+def loose_permissions(view: PipView) -> List[str]:
     """A warning for each trust-deciding file that group or others may write."""
     if os.name != "posix":
         return []
     return [
         f"{path} is writable by group or others: whoever can write it decides what pip trusts"
-        for path in trusted_files(settings, bundles, config)
+        for path in trusted_files(view)
         if os.stat(path).st_mode & (stat.S_IWGRP | stat.S_IWOTH)
     ]
 
@@ -109,35 +120,40 @@ def check_url(
 ) -> bool:
     """Check one URL and report on it; whether it passed."""
     scheme, host, port = split_url(url)
-    if scheme == "http":
-        out.write(f"{url}\n  SKIP: plain http, no certificate to check\n\n")
+    if scheme != "https":
+        why = "a local index" if scheme == "file" else "plain http"
+        out.write(f"{url}\n  SKIP: {why}, no certificate to check\n\n")
         return True
     proxy = probe.proxy_for(host, port)
     outcome = probe.handshake(host, port, context, timeout, proxy)
     lines = [url]
     if proxy is not None:
-        lines.append(f"  through proxy {shown_proxy(proxy)}")
+        lines.append(f"  through proxy {probe.shown(proxy)}")
+    verdicts = verdicts_on(host, port, candidates, timeout, proxy) if outcome.verified_tls else []
     if outcome.ok:
         lines.append("  OK")
         chain = outcome.chain
     else:
         lines.append(f"  FAIL: {outcome.reason}")
         lines.append(f"  ({outcome.detail})")
-        if outcome.reason in HINTS:
-            lines.append(f"  hint: {HINTS[outcome.reason]}")
+        lines += [f"  hint: {hint}" for hint in hints(outcome.reason, verdicts)]
         chain = probe.unverified_chain(host, port, timeout, proxy) if outcome.verified_tls else []
     lines += chain_lines(chain)
-    if outcome.verified_tls:
-        lines += verdict_lines(host, port, candidates, timeout, proxy)
+    if verdicts:
+        lines.append("  would each store accept it on its own?")
+        lines += [f"    {candidate.label}: {verdict}" for candidate, verdict in verdicts]
     out.write("\n".join(lines) + "\n\n")
     out.flush()
     return outcome.ok
 
 
-def shown_proxy(proxy: str) -> str:
-    """A proxy URL without its credentials."""
-    parts = urllib.parse.urlsplit(proxy)
-    return f"{parts.scheme}://{parts.hostname}:{parts.port or 80}"
+def hints(reason: str, verdicts: List[Tuple[Candidate, str]]) -> List[str]:
+    """What to do: switch to a store that would accept the server, else by reason."""
+    accepting = [candidate for candidate, verdict in verdicts if verdict == "yes"]
+    switch = [c for c in accepting if c.advice]
+    if switch:
+        return [f"{switch[0].label} would accept it: {switch[0].advice}"]
+    return [HINTS[reason]] if reason in HINTS else []
 
 
 def chain_lines(chain: List[bytes]) -> List[str]:
@@ -158,20 +174,24 @@ def chain_lines(chain: List[bytes]) -> List[str]:
 
 def other_stores(settings: Settings, bundles: Tuple[Bundle, ...]) -> List[Candidate]:
     """The system store, certifi, and each configured bundle, one context each."""
-    found: List[Candidate] = [
-        ("the system store", lambda: store_context(Setting("store", "system", "check"))),
-        ("certifi", lambda: store_context(Setting("store", "certifi", "check"))),
-    ]
-    if settings.store.value not in settings_module.STORE_WORDS:
-        path = settings_module.expand(settings.store.value)
+    found: List[Candidate] = []
+    for word in STORE_WORDS:
+        advice = "" if settings.store.value == word else f"pip-trustshim enable --store {word}"
+        label = "the system store" if word == "system" else word
+        found.append(Candidate(label, _store(word), advice))
+    if settings.store.value not in STORE_WORDS:
+        path = expand(settings.store.value)
         found.append(_bundle(path, settings.store, settings.store.value, settings.store.key))
     for path in settings.extra_ca_paths():
-        found.append(
-            _bundle(path, settings.extra_ca, settings.extra_ca.value, settings.extra_ca.key)
-        )
+        extra = settings.extra_ca
+        found.append(_bundle(path, extra, extra.value, extra.key))
     for bundle in [*settings.inherited, *bundles]:
         found.append(_bundle(bundle.path, bundle, bundle.path, bundle.source))
     return found
+
+
+def _store(word: str) -> Callable[[], ssl.SSLContext]:
+    return lambda: store_context(Setting("store", word, "check"))
 
 
 def _bundle(path: str, named: Named, shown: str, label: str) -> Candidate:
@@ -180,20 +200,20 @@ def _bundle(path: str, named: Named, shown: str, label: str) -> Candidate:
         load_bundle(made, path, named, shown)
         return made
 
-    return f"{path} ({label})", context
+    return Candidate(f"{path} ({label})", context)
 
 
-def verdict_lines(
+def verdicts_on(
     host: str, port: int, candidates: List[Candidate], timeout: float, proxy: Optional[str]
-) -> List[str]:
-    """Whether each other store would have accepted this server."""
-    lines = ["  would each store accept it on its own?"]
-    for label, make in candidates:
+) -> List[Tuple[Candidate, str]]:
+    """Whether each other store would have accepted this server: yes, no, or unusable."""
+    verdicts = []
+    for candidate in candidates:
         try:
-            context = make()
+            context = candidate.make()
         except ShimError as error:
-            lines.append(f"    {label}: unusable ({error})")
+            verdicts.append((candidate, f"unusable ({error})"))
             continue
         outcome = probe.handshake(host, port, context, timeout, proxy)
-        lines.append(f"    {label}: " + ("yes" if outcome.ok else f"no, {outcome.reason}"))
-    return lines
+        verdicts.append((candidate, "yes" if outcome.ok else f"no, {outcome.reason}"))
+    return verdicts

@@ -1,14 +1,8 @@
 """The ``pip-trustshim`` command line (also ``python -m pip_trustshim``).
 
 ``status``, ``check``, ``enable`` and ``disable``, with argparse. Every error
-ends as one line on stderr, never a traceback. Exit codes:
-
-* 0: done (``check``: every URL passed; ``enable``/``disable``: pip now sees
-  what was asked);
-* 1: ``check``: some URL failed; ``enable``/``disable``: written, but another
-  source still overrides it, or pip would stop with a setting error;
-* 2: usage or configuration error (a bad option, URL or setting; nothing written);
-* 3: an internal error of pip-trustshim (please report it).
+ends as one line on stderr, never a traceback; the exit statuses are in
+``exitcodes``.
 
 pip, and each command's module, are imported when needed (a damaged
 installation can still run ``status``); the start-up hook never imports
@@ -23,15 +17,8 @@ import sys
 from typing import Any, List, Optional
 
 from .errors import ShimError
+from .exitcodes import EPILOG, INTERNAL_ERROR, NOT_AS_ASKED, SUCCESS, USAGE_ERROR
 from .pipconfig import LEVELS
-
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
-
-EPILOG = """\
-exit status: 0 done (check: every URL passed); 1 check: a URL failed, or
-enable/disable: written but still overridden (see the warning); 2 usage or
-configuration error, nothing written; 3 internal error.
-"""
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -40,20 +27,20 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = parser.parse_args(argv)
     if not hasattr(args, "run"):
         parser.print_help()
-        return EXIT_USAGE
+        return USAGE_ERROR
     try:
         return int(args.run(args))
     except ShimError as error:
-        return _fail(str(error), EXIT_USAGE)
+        return _fail(str(error), USAGE_ERROR)
     except KeyboardInterrupt:
-        return _fail("pip-trustshim: interrupted", EXIT_FAILED)
+        return _fail("pip-trustshim: interrupted", NOT_AS_ASKED)
     except Exception as error:
         if _is_pip_error(error):
-            return _fail(f"pip-trustshim: pip's configuration: {_one_line(error)}", EXIT_USAGE)
+            return _fail(f"pip-trustshim: pip's configuration: {_one_line(error)}", USAGE_ERROR)
         return _fail(
             f"pip-trustshim: internal error ({type(error).__name__}: {_one_line(error)}); "
             "please report it",
-            EXIT_INTERNAL,
+            INTERNAL_ERROR,
         )
 
 
@@ -123,7 +110,7 @@ def _run_status(args: argparse.Namespace) -> int:
         sys.stdout.write(json.dumps(report, indent=2) + "\n")
     else:
         sys.stdout.write(status.render(report))
-    return EXIT_OK
+    return SUCCESS
 
 
 def _add_check(commands: Any) -> None:

@@ -16,23 +16,22 @@ import ssl
 import sys
 from typing import Dict, List, Optional, TextIO
 
-from . import conffile, pipconfig
+from . import conffile, exitcodes, pipconfig
 from . import settings as settings_module
 from .errors import ShimError
-from .settings import SECTION, STORE_WORDS, Setting
+from .settings import SECTION, STORE_WORDS, Setting, Settings
 from .stores import load_bundle, store_context
-from .trust import Trust
+from .trust import as_pip_sees_it
 
 
 def enable(store: Optional[str], extra_cas: List[str], level: str, out: TextIO) -> int:
     """Write ``enabled = yes`` (and the store, extra CAs); 0 when pip now uses them."""
     filename = file_to_edit(level)
-    source = f"{filename} ({level})"
     values: Dict[str, Optional[str]] = {"enabled": "yes"}
     if store is not None:
-        values["store"] = checked_store(store, source)
+        values["store"] = checked_store(store, "--store")
     if extra_cas:
-        values["extra-ca"] = checked_extra_cas(extra_cas, source)
+        values["extra-ca"] = checked_extra_cas(extra_cas, "--extra-ca")
     written = write(filename, values, out).path
     for name, value in values.items():
         out.write(f"wrote {SECTION}.{name} = {value} to {written} ({level})\n")
@@ -77,10 +76,14 @@ def file_to_edit(level: str) -> str:
         filename = None
     if not filename:
         hidden = os.environ.get("PIP_CONFIG_FILE", "")
+        if hidden == os.devnull:
+            advice = "pip reads no configuration file at all; unset PIP_CONFIG_FILE, or "
+            advice += "switch the shim on for this environment with PIP_TRUSTSHIM=1"
+        else:
+            advice = "unset PIP_CONFIG_FILE, or edit that file's [trustshim] section"
         raise ShimError(
             f"pip-trustshim: pip has no {level} configuration file to write "
-            f"(PIP_CONFIG_FILE={hidden!r} makes pip skip it); unset PIP_CONFIG_FILE, "
-            "or edit that file's [trustshim] section"
+            f"(PIP_CONFIG_FILE={hidden!r} makes pip skip it); {advice}"
         )
     return str(filename)
 
@@ -117,18 +120,15 @@ def absolute(path: str) -> str:
 
 
 def report_effect(written: Dict[str, str], out: TextIO) -> int:
-    """Read the settings back as pip will; 0 when they are what was asked for."""
-    settings = settings_module.read(isolated=False)
+    """Read the settings back as pip will; SUCCESS when they are what was asked for."""
+    view = as_pip_sees_it()
+    settings = view.settings
     wanted_on = bool(written)
-    try:
-        on = settings.is_on()
-        if on:
-            config = settings_module.load_pip_configuration(False)
-            settings_module.check_config_file()
-            Trust(settings).context(pipconfig.pip_bundles(config))
-    except ShimError as error:
-        sys.stderr.write(f"warning: pip will now stop with: {error}\n")
-        return 1
+    problem = view.problem()
+    on = problem is None and settings.is_on()
+    if problem is not None and (wanted_on or _switched_on(settings)):
+        sys.stderr.write(f"warning: pip will now stop with: {problem}\n")
+        return exitcodes.NOT_AS_ASKED
     mismatched = [
         s
         for s in (settings.store, settings.extra_ca)
@@ -140,7 +140,14 @@ def report_effect(written: Dict[str, str], out: TextIO) -> int:
                 f"warning: pip still sees {setting.key} = {setting.value!r} "
                 f"(from {setting.source})\n"
             )
-        return 1
+        return exitcodes.NOT_AS_ASKED
     state = "on" if on else "off"
     out.write(f"pip-trustshim is now {state} for pip (store: {settings.store.value})\n")
-    return 0
+    return exitcodes.SUCCESS
+
+
+def _switched_on(settings: Settings) -> bool:
+    try:
+        return settings.is_on()
+    except ShimError:
+        return True  # a bad switch: pip stops on it

@@ -10,38 +10,48 @@ and for the command line (from pip's ``Configuration``); the index URLs
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from typing import Any, List, Mapping, Optional, Tuple
 
-from .settings import Bundle, Setting, bundles, config_source
+from .settings import Bundle, bundles, config_source
 
 #: pip's own default index (pip's ``PyPI.simple_url``)
 DEFAULT_INDEX = "https://pypi.org/simple"
 LEVELS = ("global", "user", "site")
 
 
-def option(config: Any, name: str, environ: Mapping[str, str] = os.environ) -> Optional[Setting]:
+@dataclass(frozen=True)
+class PipOption:
+    """One of pip's own options (not a shim setting), as pip resolves it, and where from."""
+
+    name: str
+    value: str
+    source: str
+
+
+def option(config: Any, name: str, environ: Mapping[str, str] = os.environ) -> Optional[PipOption]:
     """pip install's option ``name`` as pip resolves it: PIP_NAME, [install], [global]."""
     from pip._internal.exceptions import ConfigurationError
 
     variable = "PIP_" + name.upper().replace("-", "_")
     if variable in environ:
-        return Setting(name, environ[variable], f"environment variable {variable}")
+        return PipOption(name, environ[variable], f"environment variable {variable}")
     for section in ("install", "global"):
         try:
             value = config.get_value(f"{section}.{name}")
         except (ConfigurationError, KeyError):
             continue
-        return Setting(name, str(value), config_source(config, name, section))
+        return PipOption(name, str(value), config_source(config, name, section))
     return None
 
 
-def index_urls(config: Any) -> List[Setting]:
+def index_urls(config: Any) -> List[PipOption]:
     """The index-url, then each extra-index-url, that pip install would use."""
-    index = option(config, "index-url") or Setting("index-url", DEFAULT_INDEX, "pip's default")
+    index = option(config, "index-url") or PipOption("index-url", DEFAULT_INDEX, "pip's default")
     found = [index]
     extra = option(config, "extra-index-url")
     if extra is not None:
-        found += [Setting("extra-index-url", url, extra.source) for url in extra.value.split()]
+        found += [PipOption("extra-index-url", url, extra.source) for url in extra.value.split()]
     return found
 
 

@@ -129,28 +129,34 @@ def open_socket(host: str, port: int, timeout: float, proxy: Optional[str]) -> s
     return tunnel(proxy, host, port, timeout)
 
 
+def shown(proxy: str) -> str:
+    """A proxy URL as the reports show it: without its credentials."""
+    parts = urllib.parse.urlsplit(proxy)
+    return f"{parts.scheme}://{parts.hostname}:{parts.port or 80}"
+
+
 def tunnel(proxy: str, host: str, port: int, timeout: float) -> socket.socket:
     """A CONNECT tunnel to ``host:port`` through an http:// proxy."""
     parts = urllib.parse.urlsplit(proxy)
-    shown = f"{parts.scheme}://{parts.hostname}:{parts.port or 80}"
+    where = shown(proxy)
     if parts.scheme != "http" or not parts.hostname:
-        raise Failure("unsupported proxy", f"{shown}: check only speaks to http:// proxies")
+        raise Failure("unsupported proxy", f"{where}: check only speaks to http:// proxies")
     try:
         sock = socket.create_connection((parts.hostname, parts.port or 80), timeout=timeout)
     except Exception as error:
         failure = connection_failure(error, "")
         reason = "timeout" if failure.reason == "timeout" else "proxy refused"
-        raise Failure(reason, f"cannot connect to the proxy {shown}: {failure.detail}") from None
+        raise Failure(reason, f"cannot connect to the proxy {where}: {failure.detail}") from None
     try:
         status = _connect(sock, parts, host, port)
     except Exception as error:
         sock.close()
         failure = connection_failure(error, "")
-        raise Failure(failure.reason, f"the proxy {shown}: {failure.detail}") from None
+        raise Failure(failure.reason, f"the proxy {where}: {failure.detail}") from None
     if status.split(None, 2)[1:2] != ["200"]:
         sock.close()
         target = f"{host}:{port}"
-        raise Failure("proxy refused", f"the proxy {shown} answered {status!r} to CONNECT {target}")
+        raise Failure("proxy refused", f"the proxy {where} answered {status!r} to CONNECT {target}")
     return sock
 
 

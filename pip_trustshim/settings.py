@@ -114,9 +114,12 @@ def bundles(found: Iterable[Tuple[str, str]]) -> Tuple[Bundle, ...]:
     return tuple(Bundle(path, tuple(sources)) for path, sources in grouped.values())
 
 
-def read(isolated: bool, environ: Mapping[str, str] = os.environ) -> Settings:
-    """Read the settings: environment (unless isolated), then pip's files."""
-    config = load_pip_configuration(isolated)
+def read(isolated: bool, environ: Mapping[str, str] = os.environ, config: Any = None) -> Settings:
+    """Read the settings: environment (unless isolated), then pip's files.
+
+    ``config`` is pip's Configuration, already loaded the same way, if any.
+    """
+    config = config if config is not None else load_pip_configuration(isolated)
     found = {
         name: _from_environment(name, environ, isolated) or _from_config(config, name)
         for name in NAMES

@@ -40,22 +40,17 @@ def collect() -> Dict[str, Any]:
         "hook": hook(),
     }
     try:
-        # Imported here: a damaged installation must still get this far.
-        from . import pipconfig
-        from . import settings as settings_module
-        from .trust import Trust
+        from .trust import as_pip_sees_it  # here: a damaged installation gets this far
 
-        settings = settings_module.read(isolated=False)
+        view = as_pip_sees_it()
+        settings = view.settings
         report["settings"] = {s.name: _setting(s) for s in _all(settings)}
         report["extra_ca"] = settings.extra_ca_paths()
-        config = settings_module.load_pip_configuration(False)
-        bundles = pipconfig.pip_bundles(config)
-        report["pip_bundles"] = [{"path": b.path, "source": b.source} for b in bundles]
-        on = settings.is_on()
-        report["shim"] = "on" if on else "off"
-        settings_module.check_config_file()
-        Trust(settings).context(bundles)
-    except Exception as error:  # a bad setting, or a pip.conf pip cannot parse
+        report["pip_bundles"] = [{"path": b.path, "source": b.source} for b in view.bundles]
+        report["shim"] = "on" if settings.is_on() else "off"
+        problem = view.problem()
+        report["error"] = str(problem) if problem is not None else None
+    except Exception as error:  # a bad switch, a pip.conf pip cannot parse, a damaged install
         report["error"] = _error_line(error)
     return report
 
@@ -74,25 +69,22 @@ def _error_line(error: BaseException) -> str:
 
 
 def versions() -> Dict[str, Optional[str]]:
-    """Python, pip, truststore, certifi and pip-trustshim versions (None if absent)."""
+    """Python, pip, truststore, certifi and pip-trustshim versions (None if absent).
+
+    Read from the installed distributions' metadata (a module's ``__version__``
+    may differ: certifi 2026.10.19.post1 says 2026.10.19).
+    """
     return {
         "python": sys.version.split()[0],
-        "pip": _version("pip"),
+        "pip": _distribution_version("pip"),
         "truststore": _truststore_version(),
-        "certifi": _version("certifi"),
+        "certifi": _distribution_version("certifi"),
         "pip-trustshim": _distribution_version("pip-trustshim"),
     }
 
 
-def _version(module: str) -> Optional[str]:
-    try:
-        return str(__import__(module).__version__)
-    except Exception:
-        return None
-
-
 def _truststore_version() -> Optional[str]:
-    installed = _version("truststore")
+    installed = _distribution_version("truststore")
     if installed is not None:
         return installed
     try:

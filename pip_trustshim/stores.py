@@ -60,7 +60,9 @@ def certifi_bundle(store: Setting) -> str:
     try:
         import certifi
     except ImportError:
-        raise store.error("the certifi package is not installed (pip install certifi)") from None
+        raise store.error(
+            "the certifi package is not installed (PIP_TRUSTSHIM=0 pip install certifi)"
+        ) from None
     return str(certifi.where())
 
 
@@ -78,7 +80,8 @@ def truststore_module(store: Setting) -> Any:
         return vendored
     except ImportError:
         raise store.error(
-            "the system store needs truststore on Python >= 3.10 (pip install truststore)"
+            "the system store needs truststore on Python >= 3.10 "
+            "(PIP_TRUSTSHIM=0 pip install truststore)"
         ) from None
 
 

@@ -15,10 +15,12 @@ from __future__ import annotations
 import os
 import ssl
 import threading
-from typing import Dict, Hashable, Iterable, Optional, Tuple, Union
+from dataclasses import dataclass
+from typing import Any, Dict, Hashable, Iterable, Optional, Tuple, Union
 
 from . import settings as settings_module
 from .errors import ShimError, bad_value
+from .pipconfig import pip_bundles
 from .settings import Bundle, Settings
 from .stores import load_bundle, store_context
 
@@ -114,3 +116,33 @@ def _decide(isolated: bool) -> Union[Optional[Trust], ShimError]:
         return for_settings(settings_module.read(isolated))
     except ShimError as error:
         return error
+
+
+@dataclass(frozen=True)
+class PipView:
+    """What a pip run now would read and trust: the command line's one view of it."""
+
+    settings: Settings
+    #: pip's own Configuration, loaded as pip loads it
+    config: Any
+    #: the CA bundles pip would be given
+    bundles: Tuple[Bundle, ...]
+    #: the trust the settings ask for, switched on or not
+    trust: Trust
+
+    def problem(self) -> Optional[ShimError]:
+        """The error pip would stop with (also while the shim is off), or None."""
+        try:
+            self.settings.is_on()
+            settings_module.check_config_file()
+            self.trust.context(self.bundles)
+        except ShimError as error:
+            return error
+        return None
+
+
+def as_pip_sees_it() -> PipView:
+    """Read the settings and pip's configuration as a pip run now would."""
+    config = settings_module.load_pip_configuration(False)
+    settings = settings_module.read(False, config=config)
+    return PipView(settings, config, pip_bundles(config), Trust(settings))

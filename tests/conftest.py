@@ -31,10 +31,6 @@ PIP_PARAMS = [pytest.param(pair, id=f"py{pair[0]}-pip{pair[1]}") for pair in DEF
 ]
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "matrix: full pip/Python matrix, slow")
-
-
 @pytest.fixture(scope="session")
 def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
     """The session's throwaway PKI (CA PEMs in a temp dir)."""

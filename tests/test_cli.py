@@ -32,12 +32,6 @@ from support import (
 ON = {"PIP_TRUSTSHIM": "1"}
 
 
-@pytest.fixture(scope="module")
-def leaves(pki: Pki) -> Pki:
-    """The session PKI, with every leaf of support.LEAVES."""
-    return pki
-
-
 @pytest.fixture
 def closed_port() -> Iterator[int]:
     """A port bound on 127.0.0.1 with nothing listening: connections are refused."""
@@ -167,18 +161,18 @@ REASONS = [
 
 @pytest.mark.parametrize("leaf, reason, openssl", REASONS, ids=[r[0] for r in REASONS])
 def test_check_names_each_certificate_failure(
-    venv: Venv, home: Path, leaves: Pki, dists: Path, leaf: str, reason: str, openssl: str
+    venv: Venv, home: Path, pki: Pki, dists: Path, leaf: str, reason: str, openssl: str
 ) -> None:
-    with TlsIndex(leaves, dists, leaf=leaf) as server:
-        env = {**ON, "PIP_TRUSTSHIM_STORE": str(leaves.ca_pem)}
+    with TlsIndex(pki, dists, leaf=leaf) as server:
+        env = {**ON, "PIP_TRUSTSHIM_STORE": str(pki.ca_pem)}
         proc = cli(venv, ["check", server.url], home, env=env)
     out = proc.stdout
     assert proc.returncode == 1, out + proc.stderr
     assert f"{server.url}\n  FAIL: {reason}\n" in out
     assert openssl.lower() in out.lower()
     assert "[0] subject:" in out
-    assert f"sha256:  {fingerprint(leaves.leaves[leaf])}" in out
-    assert f"{leaves.ca_pem} (trustshim.store): no," in out
+    assert f"sha256:  {fingerprint(pki.leaves[leaf])}" in out
+    assert f"{pki.ca_pem} (trustshim.store): no," in out
     assert "Traceback" not in out + proc.stderr
 
 
@@ -247,6 +241,49 @@ def test_check_defaults_to_pips_index_urls(
     assert other_index.url not in proc.stdout
 
 
+def test_check_skips_file_indexes(venv: Venv, home: Path, index: TlsIndex, pki: Pki) -> None:
+    """pip takes ``file://`` indexes (this machine's pip.conf lists two): nothing to verify."""
+    local = (home / "local index").as_uri()
+    conf = home / "pip.conf"
+    conf.write_text(f"[global]\nindex-url = {index.url}\nextra-index-url = {local}\n")
+    env = {**ON, "PIP_TRUSTSHIM_STORE": str(pki.ca_pem)}
+    proc = cli(venv, ["check"], home, env=env, config_file=str(conf))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert f"{index.url}\n  OK\n" in proc.stdout
+    assert f"{local}\n  SKIP: a local index, no certificate to check\n" in proc.stdout
+    env["PIP_EXTRA_INDEX_URL"] = f"file:///nowhere/simple {local}"
+    proc = cli(venv, ["check"], home, env=env, config_file=str(conf))
+    assert proc.returncode == 0 and proc.stdout.count("SKIP: a local index") == 2, proc.stdout
+
+
+def test_check_suggests_the_store_that_would_accept_the_server(
+    venv: Venv, home: Path, index: TlsIndex, pki: Pki
+) -> None:
+    env = {**ON, "PIP_TRUSTSHIM_STORE": "certifi", "SSL_CERT_FILE": str(pki.ca_pem)}
+    proc = cli(venv, ["check", index.url], home, env=env)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "  FAIL: unknown issuer\n" in proc.stdout
+    hint = "  hint: the system store would accept it: pip-trustshim enable --store system\n"
+    assert hint in proc.stdout
+    assert "    the system store: yes\n" in proc.stdout and "    certifi: no," in proc.stdout
+
+
+def test_check_lists_and_tries_one_bundle_named_three_ways_once(
+    venv: Venv, home: Path, index: TlsIndex, pki: Pki
+) -> None:
+    """The same file as PIP_CERT, REQUESTS_CA_BUNDLE and CURL_CA_BUNDLE, as on this machine."""
+    named = ("PIP_CERT", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
+    env = {**ON, "PIP_TRUSTSHIM_STORE": "certifi", **{v: str(pki.ca_pem) for v in named}}
+    proc = cli(venv, ["check", index.url], home, env=env)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    sources = " and ".join(f"environment variable {variable}" for variable in named)
+    assert proc.stdout.count(f"pip's bundle: {pki.ca_pem}") == 1
+    assert f"pip's bundle: {pki.ca_pem} ({sources})\n" in proc.stdout
+    assert proc.stdout.count(f"    {pki.ca_pem} (") == 1
+    # one handshake with the shim's trust, then the system store, certifi, the bundle
+    assert index.connections == 4
+
+
 @pytest.mark.parametrize("variable", ["PIP_CERT", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"])
 def test_check_adds_the_bundles_pip_was_given(
     venv: Venv, home: Path, index: TlsIndex, pki: Pki, variable: str
@@ -305,6 +342,10 @@ def test_status_json_defaults_and_install(venv: Venv, home: Path) -> None:
     assert versions["pip"] == venv.pip_version
     assert versions["python"].startswith(venv.python_version + ".")
     assert versions["certifi"] and versions["pip-trustshim"]
+    # the installed distributions' versions, which a module's __version__ may not match
+    code = "import importlib.metadata as m; print(m.version('certifi'), m.version('pip-trustshim'))"
+    installed = venv.run(["-c", code], home).stdout.split()
+    assert [versions["certifi"], versions["pip-trustshim"]] == installed
     # truststore needs 3.10+ (a dependency there; pip's vendored copy refuses older Pythons)
     py310 = tuple(int(part) for part in venv.python_version.split(".")) >= (3, 10)
     assert bool(versions["truststore"]) == py310, versions
@@ -424,13 +465,15 @@ def test_enable_refuses_a_bad_store_or_ca(venv: Venv, home: Path, tmp_path: Path
     proc = user_cli(venv, home, ["enable", "--store", str(missing)])
     line = one_error_line(proc, 2)
     assert line == (
-        f"pip-trustshim: trustshim.store = '{missing}' (from {user} (user)): "
+        f"pip-trustshim: trustshim.store = '{missing}' (from --store): "
         "neither 'system', 'certifi' nor an existing file or directory"
     )
     empty = tmp_path / "empty.pem"
     empty.write_text("not a certificate\n")
     proc = user_cli(venv, home, ["enable", "--extra-ca", str(empty)])
-    one_error_line(proc, 2, f"trustshim.extra-ca = '{empty}'", "no PEM certificate in it")
+    one_error_line(
+        proc, 2, f"trustshim.extra-ca = '{empty}' (from --extra-ca)", "no PEM certificate"
+    )
     assert not user.exists()
 
 
@@ -552,4 +595,5 @@ def test_enable_site_level(
 
 def test_writing_is_refused_when_pip_reads_no_file(venv: Venv, home: Path) -> None:
     proc = cli(venv, ["enable"], home)  # the scrubbed PIP_CONFIG_FILE=/dev/null
-    one_error_line(proc, 2, "PIP_CONFIG_FILE")
+    line = one_error_line(proc, 2, "PIP_CONFIG_FILE='/dev/null'", "PIP_TRUSTSHIM=1")
+    assert "[trustshim]" not in line  # no advice to edit a file pip does not read

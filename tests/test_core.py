@@ -15,7 +15,6 @@ from typing import List
 
 import pytest
 from support import (
-    DEFAULT_PIPS,
     UNKNOWN_ISSUER,
     Pki,
     TlsIndex,
@@ -28,9 +27,6 @@ from support import (
     shim,
     write_config,
 )
-
-PIPS = DEFAULT_PIPS
-
 
 # ----------------------------------------------------------------- switching
 

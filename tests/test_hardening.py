@@ -205,7 +205,9 @@ def shadow(home: Path, module: str) -> Dict[str, str]:
 
 def test_certifi_missing(venv: Venv, home: Path, index: TlsIndex) -> None:
     proc = download(venv, home, index.url, env=shim("certifi", **shadow(home, "certifi")))
-    assert_shim_error(proc, index, "trustshim.store", "'certifi'", "pip install certifi")
+    assert_shim_error(
+        proc, index, "trustshim.store", "'certifi'", "PIP_TRUSTSHIM=0 pip install certifi"
+    )
 
 
 def test_truststore_missing(venv: Venv, home: Path, index: TlsIndex, pki: Pki) -> None:
@@ -213,7 +215,8 @@ def test_truststore_missing(venv: Venv, home: Path, index: TlsIndex, pki: Pki) -
     proc = download(venv, home, index.url, env=env)
     py310 = tuple(int(part) for part in venv.python_version.split(".")) >= (3, 10)
     if py310 and not pip_at_least(venv, "23.3"):  # no truststore anywhere: stop
-        assert_shim_error(proc, index, "trustshim.store", "'system'", "needs truststore")
+        advice = "needs truststore on Python >= 3.10 (PIP_TRUSTSHIM=0 pip install truststore)"
+        assert_shim_error(proc, index, "trustshim.store", "'system'", advice)
     else:  # pip's vendored copy (3.10+), or OpenSSL's default paths (3.8/3.9)
         assert_downloaded(proc, home)
 

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import json
+import os
 import sys
 import zipfile
 from pathlib import Path
+from typing import List, Tuple
 
+import _pip_trustshim_boot
 import pytest
 
-from pip_trustshim import status
+from pip_trustshim import cli, exitcodes, settings, status
 
 
 def test_the_wheel_refuses_pythons_whose_site_ignores_pth_imports(project_wheel: Path) -> None:
@@ -27,3 +31,63 @@ def test_status_says_the_hook_cannot_run_on_such_a_python(monkeypatch: pytest.Mo
     problems = status.hook()["problems"]
     assert "this Python ignores import lines in .pth files: the hook cannot run" in problems
 
+
+# --------------------------------------------- the command line, in process
+
+
+@pytest.fixture
+def clean_environ(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """This process's environment without the machine's pip and CA settings."""
+    for name in list(os.environ):
+        if name.startswith(("PIP_", "SSL_CERT_", "_PIP_TRUSTSHIM")) or name.endswith("_CA_BUNDLE"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / ".config"))
+    monkeypatch.setenv("XDG_CONFIG_DIRS", str(tmp_path / "xdg"))
+    monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)
+    return tmp_path
+
+
+def run_cli(argv: List[str], capsys: pytest.CaptureFixture[str]) -> Tuple[int, str, str]:
+    code = cli.main(argv)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_no_command_prints_help_and_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run_cli([], capsys)
+    assert code == exitcodes.USAGE_ERROR and out.startswith("usage: pip-trustshim") and err == ""
+
+
+@pytest.mark.parametrize(
+    "argv, words",
+    [
+        (["check", "ftp://example.org/"], "not an https:// URL: 'ftp://example.org/'"),
+        (["check", "--timeout", "0", "https://x.test/"], "--timeout must be a positive number"),
+        (["check", "https://[x/"], "not a URL: 'https://[x/'"),
+    ],
+)
+def test_usage_errors_are_one_line(
+    argv: List[str], words: str, clean_environ: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = run_cli(argv, capsys)
+    assert code == exitcodes.USAGE_ERROR
+    assert err.count("\n") == 1 and err.startswith("pip-trustshim: ") and words in err, err
+
+
+def test_status_json_in_process(
+    clean_environ: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("PIP_TRUSTSHIM", "on")
+    monkeypatch.setenv("PIP_TRUSTSHIM_STORE", str(clean_environ / "missing.pem"))
+    code, out, err = run_cli(["status", "--json"], capsys)
+    report = json.loads(out)
+    assert code == exitcodes.SUCCESS and err == ""
+    assert report["shim"] == "on"
+    assert report["settings"]["store"]["source"] == "environment variable PIP_TRUSTSHIM_STORE"
+    assert report["error"].startswith("pip-trustshim: trustshim.store = ")
+
+
+def test_the_off_words_of_the_hook_and_the_settings_agree() -> None:
+    """The start-up hook keeps its own copy (it may import nothing of the package)."""
+    assert _pip_trustshim_boot.OFF_WORDS == settings.OFF_WORDS

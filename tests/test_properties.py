@@ -15,6 +15,7 @@ import ssl
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
+from support import Pki
 
 from pip_trustshim import settings as settings_module
 from pip_trustshim.errors import ShimError
@@ -45,8 +46,8 @@ def check_outcome(value: Settings) -> None:
 
 
 @pytest.fixture(scope="module")
-def pki_dir(pki: object) -> str:
-    return str(pki.dir)  # type: ignore[attr-defined]
+def pki_dir(pki: Pki) -> str:
+    return str(pki.dir)
 
 
 @settings(
