@@ -6,7 +6,7 @@ package registry for the pip-system-certs comparison (``--no-peer`` skips it).
 
 What it compares, always as paired, interleaved runs (the order inside each
 pair drawn at random), every child process in an environment built from
-scratch (``support.scrubbed_env``):
+scratch (``lib.venvs.scrubbed_env``):
 
 * **startup**: ``python -c pass`` in venvs built the same way from the same
   interpreter, with the same pip and the project wheel installed: ``shim``
@@ -60,7 +60,11 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
 
-import support  # noqa: E402
+from lib.dists import make_wheel  # noqa: E402
+from lib.interpreters import find_python, python_env_var  # noqa: E402
+from lib.pki import make_pki  # noqa: E402
+from lib.servers import TlsIndex  # noqa: E402
+from lib.venvs import Venv, build_project_wheel, fresh_venv, scrubbed_env  # noqa: E402
 
 VENVS = REPO / "bench" / ".venvs"
 TARGETS = (("3.11", "23.2.1"), ("3.13", "26.3"), ("3.14", "26.3"), ("3.15", "26.3"))
@@ -183,20 +187,20 @@ def _digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def build_venv(name: str, version: str, pip: str, wheel: Optional[Path]) -> support.Venv:
+def build_venv(name: str, version: str, pip: str, wheel: Optional[Path]) -> Venv:
     """A venv under ``bench/.venvs``, rebuilt unless its marker matches (python, pip, wheel)."""
     path = VENVS / name
-    python = support.find_python(version)
+    python = find_python(version)
     key = f"{python}|{pip}|{_digest(wheel) if wheel else '-'}\n"
     marker = path / ".bench-key"
     if marker.exists() and marker.read_text() == key:
-        return support.Venv(path, path / "bin" / "python", path / "bin", version, pip)
-    venv = support.fresh_venv(path, version, pip, wheel)
+        return Venv(path, path / "bin" / "python", path / "bin", version, pip)
+    venv = fresh_venv(path, version, pip, wheel)
     marker.write_text(key)
     return venv
 
 
-def startup_venvs(version: str, pip: str, wheel: Path, home: Path) -> Dict[str, support.Venv]:
+def startup_venvs(version: str, pip: str, wheel: Path, home: Path) -> Dict[str, Venv]:
     """Five twins (see :data:`TWINS`): ``shim`` as installed; ``base`` whose
     ``pip_trustshim.pth`` is one comment line; ``floor`` whose ``pip_trustshim.pth``
     imports an empty module (compiled); ``empty`` with a 0-byte ``pip_trustshim.pth``;
@@ -214,13 +218,13 @@ def startup_venvs(version: str, pip: str, wheel: Path, home: Path) -> Dict[str, 
     return venvs
 
 
-def peer_venv(version: str, pip: str) -> support.Venv:
+def peer_venv(version: str, pip: str) -> Venv:
     """A venv with pip-system-certs, installed with this machine's own environment."""
     path = VENVS / f"py{version}-peer"
     marker = path / ".bench-peer"
     if marker.exists():
-        return support.Venv(path, path / "bin" / "python", path / "bin", version, pip)
-    venv = support.fresh_venv(path, version, pip, None)
+        return Venv(path, path / "bin" / "python", path / "bin", version, pip)
+    venv = fresh_venv(path, version, pip, None)
     cmd = [str(venv.python), "-m", "pip", "install", "--disable-pip-version-check", PEER]
     subprocess.run(cmd, check=True, stdin=subprocess.DEVNULL)
     marker.write_text(PEER + "\n")
@@ -267,14 +271,14 @@ def compare(
 
 
 def bench_startup(
-    version: str, venvs: Dict[str, support.Venv], home: Path, pairs: int, warmup: int
+    version: str, venvs: Dict[str, Venv], home: Path, pairs: int, warmup: int
 ) -> List[Comparison]:
     """``python -c pass`` in each twin, switch off and on: ten arms, interleaved."""
     switches: Dict[str, Dict[str, str]] = {"off": {}, "on": {"PIP_TRUSTSHIM": "1"}}
     arms = {}
     for switch, extra in switches.items():
         for name, venv in venvs.items():
-            env = support.scrubbed_env(venv.bin, home, extra=extra)
+            env = scrubbed_env(venv.bin, home, extra=extra)
             arms[f"{name}-{switch}"] = ([str(venv.python), "-c", "pass"], env)
     times = paired(pairs, warmup, arms, home / "startup.log")
     results = []
@@ -290,12 +294,10 @@ def bench_startup(
     return results
 
 
-def bench_peer(
-    version: str, peer: support.Venv, base: support.Venv, home: Path, pairs: int
-) -> Comparison:
+def bench_peer(version: str, peer: Venv, base: Venv, home: Path, pairs: int) -> Comparison:
     """``python -c pass`` with pip-system-certs against the comment-only base venv."""
     arms = {
-        name: ([str(venv.python), "-c", "pass"], support.scrubbed_env(venv.bin, home))
+        name: ([str(venv.python), "-c", "pass"], scrubbed_env(venv.bin, home))
         for name, venv in (("peer", peer), ("base", base))
     }
     times = paired(pairs, 3, arms, home / "peer.log")
@@ -303,24 +305,24 @@ def bench_peer(
     return compare(label, times["peer"], times["base"])
 
 
-def bench_pip(version: str, shim: support.Venv, home: Path, pairs: int) -> Comparison:
+def bench_pip(version: str, shim: Venv, home: Path, pairs: int) -> Comparison:
     """``pip download`` from a loopback TLS index: shim on against ``--cert``, shim off."""
-    pki = support.make_pki(home / "pki")
+    pki = make_pki(home / "pki")
     dists = home / "dists"
-    support.make_wheel(dists, "tinypkg", "1.0")
+    make_wheel(dists, "tinypkg", "1.0")
     dest = home / "dl"
     ca = str(pki.ca_pem)
 
     def clean() -> None:
         shutil.rmtree(dest, ignore_errors=True)
 
-    with support.TlsIndex(pki, dists) as index:
+    with TlsIndex(pki, dists) as index:
         argv = [str(shim.python), "-m", "pip", "download", "--no-deps", "--no-cache-dir"]
         argv += ["--index-url", index.url, "-d", str(dest), "tinypkg"]
         on = {"PIP_TRUSTSHIM": "1", "PIP_TRUSTSHIM_STORE": ca}
         arms = {
-            "on": (argv, support.scrubbed_env(shim.bin, home, extra=on)),
-            "cert": (argv + ["--cert", ca], support.scrubbed_env(shim.bin, home)),
+            "on": (argv, scrubbed_env(shim.bin, home, extra=on)),
+            "cert": (argv + ["--cert", ca], scrubbed_env(shim.bin, home)),
         }
         times = paired(pairs, 2, arms, home / "pip.log", before=clean)
     label = f"pip {version} on vs --cert"
@@ -330,7 +332,7 @@ def bench_pip(version: str, shim: support.Venv, home: Path, pairs: int) -> Compa
 # ------------------------------------------------------------ importtime
 
 
-def importtime(venv: support.Venv, home: Path, extra: Dict[str, str]) -> List[Tuple[int, int, str]]:
+def importtime(venv: Venv, home: Path, extra: Dict[str, str]) -> List[Tuple[int, int, str]]:
     """``python -X importtime -c pass``: (self us, nesting depth, name) per import."""
     proc = venv.run(["-X", "importtime", "-c", "pass"], home, env=extra)
     rows = []
@@ -341,7 +343,7 @@ def importtime(venv: support.Venv, home: Path, extra: Dict[str, str]) -> List[Tu
     return rows
 
 
-def loaded_at_startup(venv: support.Venv, home: Path, extra: Dict[str, str]) -> List[str]:
+def loaded_at_startup(venv: Venv, home: Path, extra: Dict[str, str]) -> List[str]:
     """``sys.modules`` after ``python -c`` has started (the probe itself imports nothing)."""
     code = "import sys; print(' '.join(sorted(sys.modules)))"
     proc = venv.run(["-c", code], home, env=extra)
@@ -350,9 +352,7 @@ def loaded_at_startup(venv: support.Venv, home: Path, extra: Dict[str, str]) -> 
     return proc.stdout.split()
 
 
-def check_importtime(
-    version: str, shim: support.Venv, base: support.Venv, home: Path
-) -> Tuple[List[str], bool]:
+def check_importtime(version: str, shim: Venv, base: Venv, home: Path) -> Tuple[List[str], bool]:
     """Report lines and whether the hook imported nothing but itself (switch on).
 
     Judged on ``sys.modules``: the shim twin may have exactly one module more
@@ -411,7 +411,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     args = parser.parse_args(argv)
 
     VENVS.mkdir(parents=True, exist_ok=True)
-    wheel = support.build_project_wheel(VENVS / "wheel")
+    wheel = build_project_wheel(VENVS / "wheel")
     print(f"pip-trustshim startup benchmark, {time.strftime('%Y-%m-%d %H:%M')}")
     print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}")
     print(
@@ -428,10 +428,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         for version, pip in TARGETS:
             if args.python and version not in args.python:
                 continue
-            python = support.find_python(version)
+            python = find_python(version)
             if python is None:
                 print(
-                    f"SKIPPED: CPython {version} not found (set {support.python_env_var(version)})",
+                    f"SKIPPED: CPython {version} not found (set {python_env_var(version)})",
                     file=sys.stderr,
                 )
                 continue

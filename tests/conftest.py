@@ -1,29 +1,17 @@
-"""Shared pytest fixtures for pip-trustshim's tests (helpers live in support.py)."""
+"""Shared pytest fixtures for pip-trustshim's tests (helpers live in tests/lib/)."""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Iterator
 
 import pytest
 
-sys.path.insert(
-    0, str(Path(__file__).resolve().parent)
-)  # `import support`, whatever the import mode
-
-from support import (  # noqa: E402
-    DEFAULT_PIPS,
-    MATRIX_PIPS,
-    Pki,
-    TlsIndex,
-    Venv,
-    build_project_wheel,
-    fresh_venv,
-    make_pki,
-    make_venv,
-    make_wheel,
-)
+from lib.dists import make_wheel
+from lib.pki import Pki, make_pki
+from lib.running import DEFAULT_PIPS, MATRIX_PIPS
+from lib.servers import TlsIndex
+from lib.venvs import Venv, build_project_wheel, fresh_venv, make_venv
 
 PIP_PARAMS = [pytest.param(pair, id=f"py{pair[0]}-pip{pair[1]}") for pair in DEFAULT_PIPS] + [
     pytest.param(pair, id=f"py{pair[0]}-pip{pair[1]}", marks=pytest.mark.matrix)

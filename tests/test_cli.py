@@ -4,7 +4,7 @@
 pip 23.2.1 / CPython 3.11 and pip 26.3 / CPython 3.13, against real TLS
 servers on 127.0.0.1: the fixture index with each kind of bad certificate, a
 closed port, a port that never answers, and a CONNECT proxy. Every run gets
-the scrubbed environment of ``support.scrubbed_env``.
+the scrubbed environment of ``lib.venvs.scrubbed_env``.
 """
 
 from __future__ import annotations
@@ -20,14 +20,10 @@ from typing import Any, Dict, Iterator, List, Optional
 
 import pytest
 import trustme
-from support import (
-    ConnectProxy,
-    Pki,
-    TlsIndex,
-    Venv,
-    fresh_venv,
-    scrubbed_env,
-)
+
+from lib.pki import Pki
+from lib.servers import ConnectProxy, TlsIndex
+from lib.venvs import Venv, fresh_venv, scrubbed_env
 
 ON = {"PIP_TRUSTSHIM": "1"}
 

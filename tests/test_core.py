@@ -4,7 +4,7 @@ wrong", each shown with real pip in a real venv against a real TLS index.
 Every case runs on two pips: 23.2.1 on CPython 3.11 (vendored urllib3 1.x,
 no truststore of its own) and 26.3 on CPython 3.13 (urllib3 2.x, pip's own
 truststore + certifi trust). Each pip run gets a scrubbed environment and a
-fresh HOME (see ``support.scrubbed_env``).
+fresh HOME (see ``lib.venvs.scrubbed_env``).
 """
 
 from __future__ import annotations
@@ -14,19 +14,19 @@ from pathlib import Path
 from typing import List
 
 import pytest
-from support import (
+
+from lib.pki import Pki
+from lib.running import (
     UNKNOWN_ISSUER,
-    Pki,
-    TlsIndex,
-    Venv,
     assert_downloaded,
     assert_refused,
     assert_shim_error,
     download,
-    fresh_venv,
     shim,
     write_config,
 )
+from lib.servers import TlsIndex
+from lib.venvs import Venv, fresh_venv
 
 # ----------------------------------------------------------------- switching
 

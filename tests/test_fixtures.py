@@ -1,4 +1,4 @@
-"""Proofs that the test helpers in support.py do what they claim."""
+"""Proofs that the test helpers in tests/lib/ do what they claim."""
 
 from __future__ import annotations
 
@@ -21,20 +21,12 @@ from pathlib import Path
 from typing import Optional
 
 import pytest
-from support import (
-    ConnectProxy,
-    Pki,
-    TlsIndex,
-    Venv,
-    build_project_wheel,
-    find_python,
-    fresh_venv,
-    make_sdist,
-    make_venv,
-    make_wheel,
-    require_python,
-    scrubbed_env,
-)
+
+from lib.dists import make_sdist, make_wheel
+from lib.interpreters import find_python, require_python
+from lib.pki import Pki
+from lib.servers import ConnectProxy, TlsIndex
+from lib.venvs import Venv, build_project_wheel, fresh_venv, make_venv, scrubbed_env
 
 
 def fetch(

@@ -17,21 +17,20 @@ from pathlib import Path
 from typing import Callable, Dict, List, Optional, Tuple
 
 import pytest
-from support import (
+
+from lib.pki import Pki
+from lib.running import (
     UNKNOWN_ISSUER,
-    Pki,
-    TlsIndex,
-    Venv,
     assert_downloaded,
     assert_refused,
     assert_shim_error,
     download,
-    make_venv,
     pip_at_least,
-    scrubbed_env,
     shim,
     write_config,
 )
+from lib.servers import TlsIndex
+from lib.venvs import Venv, make_venv, scrubbed_env
 
 # ------------------------------------------------------------- bad inputs
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from support import make_venv
+
+from lib.venvs import make_venv
 
 pytestmark = pytest.mark.live
 

@@ -15,8 +15,8 @@ import ssl
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
-from support import Pki
 
+from lib.pki import Pki
 from pip_trustshim import settings as settings_module
 from pip_trustshim.errors import ShimError
 from pip_trustshim.settings import ON_WORDS, Setting, Settings

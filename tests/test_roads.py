@@ -18,23 +18,21 @@ from pathlib import Path
 from typing import Dict, Iterator, List, Optional
 
 import pytest
-from support import (
+
+from lib.dists import make_sdist, make_wheel
+from lib.pki import Pki
+from lib.running import (
     UNKNOWN_ISSUER,
-    ConnectProxy,
-    Pki,
-    TlsIndex,
-    Venv,
     assert_downloaded,
     assert_refused,
     assert_shim_error,
     download,
-    make_sdist,
-    make_venv,
-    make_wheel,
     pip_at_least,
     shim,
     write_config,
 )
+from lib.servers import ConnectProxy, TlsIndex
+from lib.venvs import Venv, make_venv
 
 
 @pytest.fixture(scope="module")

@@ -22,7 +22,8 @@ from pathlib import Path
 from typing import Dict, List, Tuple
 
 import pytest
-from support import Venv, make_venv
+
+from lib.venvs import Venv, make_venv
 
 HOOK = "_pip_trustshim_boot"
 SESSION = "pip._internal.network.session"

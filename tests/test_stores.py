@@ -15,8 +15,9 @@ from pathlib import Path
 from typing import Any, List, Tuple
 
 import pytest
-from support import Pki, TlsIndex
 
+from lib.pki import Pki
+from lib.servers import TlsIndex
 from pip_trustshim import stores
 from pip_trustshim.errors import ShimError
 from pip_trustshim.settings import Setting, Settings

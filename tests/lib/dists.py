@@ -1,0 +1,152 @@
+"""Hand-made distributions: wheels and sdists written byte by byte.
+
+:func:`make_wheel` writes a reproducible pure-Python wheel; :func:`make_sdist`
+writes an sdist with a tiny in-tree PEP 517 backend. :func:`normalize` and
+:func:`project_of` are the PEP 503 name rules the test index serves by.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import json
+import re
+import tarfile
+import zipfile
+from pathlib import Path
+from typing import List, Optional
+
+_ZIP_DATE = (2020, 1, 1, 0, 0, 0)
+_WHEEL = "Wheel-Version: 1.0\nGenerator: {generator}\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+
+
+def normalize(name: str) -> str:
+    """PEP 503 name normalization."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _escape(name: str) -> str:
+    """Distribution name as it appears in wheel/sdist file names."""
+    return re.sub(r"[-_.]+", "_", name).lower()
+
+
+def _record_hash(data: bytes) -> str:
+    digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=")
+    return "sha256=" + digest.decode("ascii")
+
+
+def _metadata(name: str, version: str) -> str:
+    summary = "pip-trustshim test fixture"
+    return f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\nSummary: {summary}\n\n"
+
+
+def make_wheel(directory: Path, name: str = "tinypkg", version: str = "1.0") -> Path:
+    """Build a pure-Python ``py3-none-any`` wheel with one module ``<name>.py``.
+
+    The wheel is byte-for-byte reproducible (fixed zip timestamps).
+    """
+    directory.mkdir(parents=True, exist_ok=True)
+    dist = _escape(name)
+    info = f"{dist}-{version}.dist-info"
+    files = {
+        f"{dist}.py": f'"""pip-trustshim test fixture."""\n__version__ = "{version}"\n',
+        f"{info}/METADATA": _metadata(name, version),
+        f"{info}/WHEEL": _WHEEL.format(generator="pip-trustshim-tests"),
+    }
+    record = "".join(
+        f"{p},{_record_hash(t.encode())},{len(t.encode())}\n" for p, t in files.items()
+    )
+    files[f"{info}/RECORD"] = record + f"{info}/RECORD,,\n"
+    path = directory / f"{dist}-{version}-py3-none-any.whl"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for arcname, text in files.items():
+            zf.writestr(zipfile.ZipInfo(arcname, _ZIP_DATE), text)
+    return path
+
+
+_BACKEND = '''\
+"""Tiny in-tree PEP 517 backend (pip-trustshim test fixture); stdlib only."""
+import base64, hashlib, os, zipfile
+
+NAME = {name!r}
+VERSION = {version!r}
+DIST = {dist!r}
+METADATA = {metadata!r}
+WHEEL = {wheel!r}
+
+
+def _hash(data):
+    return "sha256=" + base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+
+
+def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
+    report = os.environ.get("TINYBACKEND_REPORT")
+    if report:  # what this backend's environment holds of the shim's hand-down
+        with open(report, "w") as f:
+            f.write(os.environ.get("_PIP_TRUSTSHIM_INHERITED", "absent"))
+    info = "%s-%s.dist-info" % (DIST, VERSION)
+    with open(DIST + ".py", "rb") as f:
+        module = f.read()
+    files = {{
+        DIST + ".py": module,
+        info + "/METADATA": METADATA.encode(),
+        info + "/WHEEL": WHEEL.encode(),
+    }}
+    record = "".join("%s,%s,%d\\n" % (p, _hash(d), len(d)) for p, d in files.items())
+    files[info + "/RECORD"] = (record + info + "/RECORD,,\\n").encode()
+    filename = "%s-%s-py3-none-any.whl" % (DIST, VERSION)
+    with zipfile.ZipFile(os.path.join(wheel_directory, filename), "w") as zf:
+        for path, data in files.items():
+            zf.writestr(path, data)
+    return filename
+'''
+
+
+def make_sdist(directory: Path, name: str, version: str, build_requires: List[str]) -> Path:
+    """Build a minimal sdist whose only build requirements are ``build_requires``.
+
+    It ships an in-tree backend (``backend-path = ["_backend"]``) that builds a
+    wheel with zipfile, so building it needs nothing beyond ``build_requires``.
+    """
+    directory.mkdir(parents=True, exist_ok=True)
+    dist = _escape(name)
+    base = f"{dist}-{version}"
+    pyproject = (
+        "[build-system]\n"
+        f"requires = {json.dumps(list(build_requires))}\n"
+        'build-backend = "tinybackend"\n'
+        'backend-path = ["_backend"]\n'
+    )
+    files = {
+        "PKG-INFO": _metadata(name, version),
+        "pyproject.toml": pyproject,
+        "_backend/tinybackend.py": _BACKEND.format(
+            name=name,
+            version=version,
+            dist=dist,
+            metadata=_metadata(name, version),
+            wheel=_WHEEL.format(generator="tinybackend"),
+        ),
+        f"{dist}.py": f'"""pip-trustshim test fixture (sdist)."""\n__version__ = "{version}"\n',
+    }
+    path = directory / f"{base}.tar.gz"
+    with tarfile.open(path, "w:gz") as tf:
+        for rel, text in files.items():
+            data = text.encode()
+            member = tarfile.TarInfo(f"{base}/{rel}")
+            member.size = len(data)
+            member.mtime = 1577836800
+            member.mode = 0o644
+            tf.addfile(member, io.BytesIO(data))
+    return path
+
+
+def project_of(filename: str) -> Optional[str]:
+    """Normalized project name of a wheel or sdist file name, else None."""
+    if filename.endswith(".whl"):
+        return normalize(filename.split("-", 1)[0])
+    for ext in (".tar.gz", ".zip"):
+        if filename.endswith(ext):
+            return normalize(filename[: -len(ext)].rsplit("-", 1)[0])
+    return None

@@ -1,0 +1,324 @@
+"""Servers on 127.0.0.1 for the tests, each running in background threads.
+
+:class:`TlsIndex` is a PEP 503 index over HTTPS (with a leaf of
+:mod:`lib.pki`); :class:`ConnectProxy` is a CONNECT proxy, plain or itself
+over TLS. Both count accepted TCP connections and join every handler thread
+when closed (the shared :class:`_TrackingServer`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import html
+import select
+import socket
+import ssl
+import sys
+import threading
+import urllib.parse
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Dict, List, Optional, Tuple, Type, TypeVar
+
+from lib.dists import normalize, project_of
+from lib.pki import Pki
+
+_S = TypeVar("_S", bound="_Served")
+
+
+# --------------------------------------------------------------------- shared
+
+
+class _TrackingServer(ThreadingHTTPServer):
+    """IPv4 threading server that counts accepted TCP connections and can
+    forcibly close the open ones on :meth:`stop` so handler threads end."""
+
+    daemon_threads = False
+    block_on_close = True
+
+    def __init__(self, handler: Type[BaseHTTPRequestHandler]) -> None:
+        self.connections = 0
+        self.stopping = False
+        self._lock = threading.Lock()
+        self._open: Dict[socket.socket, socket.socket] = {}
+        super().__init__(("127.0.0.1", 0), handler)
+
+    def get_request(self) -> Tuple[socket.socket, Any]:
+        sock, addr = super().get_request()
+        with self._lock:
+            self.connections += 1
+            # A dup survives ssl's detach() of the original, so stop() can always shut it down.
+            self._open[sock] = sock.dup()
+        return sock, addr
+
+    def shutdown_request(self, request: Any) -> None:
+        with self._lock:
+            handle = self._open.pop(request, None)
+        super().shutdown_request(request)
+        if handle is not None:
+            with contextlib.suppress(OSError):
+                handle.shutdown(socket.SHUT_WR)
+            handle.close()
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        exc = sys.exc_info()[1]
+        if isinstance(exc, OSError) or self.stopping:
+            return  # handshake failures, resets, timeouts: expected in these tests
+        super().handle_error(request, client_address)
+
+    def start(self) -> None:
+        thread = threading.Thread(
+            target=self.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+        thread.start()
+        self._serve_thread = thread
+
+    def stop(self) -> None:
+        self.stopping = True
+        self.shutdown()
+        with self._lock:
+            handles = list(self._open.values())
+        for handle in handles:
+            with contextlib.suppress(OSError):
+                handle.shutdown(socket.SHUT_RDWR)
+        self.server_close()  # joins handler threads
+        self._serve_thread.join(timeout=5)
+
+
+class _Served:
+    """A server running in the background: counts connections, closes once."""
+
+    _server: _TrackingServer
+    _closed = False
+
+    @property
+    def connections(self) -> int:
+        """TCP connections accepted so far (counted before any TLS handshake)."""
+        return self._server.connections
+
+    def close(self) -> None:
+        """Stop serving and join every handler thread (idempotent)."""
+        if not self._closed:
+            self._closed = True
+            self._server.stop()
+
+    def __enter__(self: _S) -> _S:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: Optional[Type[BaseException]],
+        exc: Optional[BaseException],
+        tb: Optional[TracebackType],
+    ) -> None:
+        self.close()
+
+
+# ------------------------------------------------------------------ TLS index
+
+
+class _IndexHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    timeout = 30
+    server: _IndexServer
+
+    def setup(self) -> None:
+        self.request.settimeout(self.timeout)
+        try:
+            self.request = self.server.ssl_context.wrap_socket(self.request, server_side=True)
+        except OSError as exc:
+            self.server.index.handshake_errors.append(str(exc))
+            raise
+        super().setup()
+
+    def finish(self) -> None:
+        try:
+            super().finish()
+        finally:
+            self.request.close()
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+        pass
+
+    def do_HEAD(self) -> None:
+        self._serve(head=True)
+
+    def do_GET(self) -> None:
+        self._serve(head=False)
+
+    def _send(
+        self, status: int, body: bytes, content_type: str, head: bool, location: str = ""
+    ) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        if location:
+            self.send_header("Location", location)
+        self.end_headers()
+        if not head:
+            self.wfile.write(body)
+
+    def _serve(self, head: bool) -> None:
+        path = urllib.parse.urlsplit(self.path).path
+        self.server.index.requests.append(path)
+        dists = self.server.index.dists
+        files = sorted(p.name for p in dists.iterdir() if p.is_file() and project_of(p.name))
+        projects = sorted({project_of(f) or "" for f in files})
+        html_type = "text/html; charset=utf-8"
+        parts = [urllib.parse.unquote(p) for p in path.split("/")]
+        if path == "/simple":
+            self._send(301, b"", html_type, head, "/simple/")
+        elif path == "/simple/":
+            links = "".join(
+                f'<a href="{html.escape(p)}/">{html.escape(p)}</a><br/>\n' for p in projects
+            )
+            self._send(200, _page("Simple index", links), html_type, head)
+        elif len(parts) in (3, 4) and parts[1] == "simple" and parts[2]:
+            name = parts[2]
+            if normalize(name) != name or len(parts) == 3:
+                self._send(301, b"", html_type, head, f"/simple/{normalize(name)}/")
+            elif name not in projects or parts[3]:
+                self._send(404, b"not found\n", "text/plain", head)
+            else:
+                links = ""
+                for f in files:
+                    if project_of(f) == name:
+                        digest = hashlib.sha256((dists / f).read_bytes()).hexdigest()
+                        href = f"../../files/{urllib.parse.quote(f)}#sha256={digest}"
+                        links += f'<a href="{html.escape(href)}">{html.escape(f)}</a><br/>\n'
+                self._send(200, _page(f"Links for {name}", links), html_type, head)
+        elif len(parts) == 3 and parts[1] == "files" and parts[2] in files:
+            self._send(200, (dists / parts[2]).read_bytes(), "application/octet-stream", head)
+        else:
+            self._send(404, b"not found\n", "text/plain", head)
+
+
+def _page(title: str, body: str) -> bytes:
+    return (
+        '<!DOCTYPE html>\n<html><head><meta name="pypi:repository-version" content="1.0">'
+        f"<title>{html.escape(title)}</title></head>\n<body>\n<h1>{html.escape(title)}</h1>\n{body}</body></html>\n"
+    ).encode()
+
+
+class _IndexServer(_TrackingServer):
+    ssl_context: ssl.SSLContext
+    index: TlsIndex
+
+
+class TlsIndex(_Served):
+    """A PEP 503 index over HTTPS on 127.0.0.1, serving the files in ``dists``.
+
+    Starts serving on construction; use as a context manager (or call
+    :meth:`close`). ``dists`` is re-read on every request.
+
+    Attributes: ``port``, ``url`` (https://localhost:PORT/simple/), ``ip_url``
+    (https://127.0.0.1:PORT/simple/), ``requests`` (paths served after a
+    successful handshake), ``handshake_errors`` (server-side TLS failures).
+    """
+
+    def __init__(
+        self, pki: Pki, dists: Path, leaf: str = "good", require_client_cert: bool = False
+    ) -> None:
+        self.pki = pki
+        self.dists = dists
+        self.leaf = leaf
+        self.requests: List[str] = []
+        self.handshake_errors: List[str] = []
+        self._server = _IndexServer(_IndexHandler)
+        self._server.ssl_context = pki.server_context(leaf, require_client_cert=require_client_cert)
+        self._server.index = self
+        self.port: int = self._server.server_address[1]
+        self.url = f"https://localhost:{self.port}/simple/"
+        self.ip_url = f"https://127.0.0.1:{self.port}/simple/"
+        self._server.start()
+
+
+# -------------------------------------------------------------- CONNECT proxy
+
+
+class _ProxyHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    timeout = 30
+    rbufsize = 0  # unbuffered: no tunnel bytes may get stuck in a read buffer
+    server: _ProxyServer
+
+    def setup(self) -> None:
+        tls = self.server.proxy.tls
+        if tls is not None:  # an https:// proxy: TLS to the proxy itself first
+            self.request.settimeout(self.timeout)
+            try:
+                self.request = tls.wrap_socket(self.request, server_side=True)
+            except OSError as exc:
+                self.server.proxy.handshake_errors.append(str(exc))
+                raise
+        super().setup()
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+        pass
+
+    def do_CONNECT(self) -> None:
+        target = self.path
+        self.server.proxy.tunnels.append(target)
+        self.close_connection = True
+        host, _, port = target.rpartition(":")
+        try:
+            upstream = socket.create_connection((host.strip("[]"), int(port)), timeout=10)
+        except (OSError, ValueError) as exc:
+            self.send_error(502, f"cannot reach {target}: {exc}")
+            return
+        with upstream:
+            self.send_response(200, "Connection established")
+            self.end_headers()
+            _pump(self.connection, upstream)
+
+    def _refuse(self) -> None:
+        self.close_connection = True
+        self.send_error(405, "only CONNECT is supported")
+
+    do_GET = do_POST = do_HEAD = _refuse
+
+
+def _pump(a: socket.socket, b: socket.socket, idle: float = 60.0) -> None:
+    """Copy bytes both ways until either side closes or ``idle`` seconds pass."""
+    peer = {a: b, b: a}
+    while True:
+        readable, _, _ = select.select([a, b], [], [], idle)
+        if not readable:
+            return
+        for sock in readable:
+            try:
+                data = sock.recv(65536)
+                if not data:
+                    return
+                pending = getattr(sock, "pending", None)  # TLS: decrypted bytes select misses
+                while pending is not None and pending():
+                    data += sock.recv(pending())
+                peer[sock].sendall(data)
+            except OSError:
+                return
+
+
+class _ProxyServer(_TrackingServer):
+    proxy: ConnectProxy
+
+
+class ConnectProxy(_Served):
+    """A CONNECT proxy on 127.0.0.1 recording each tunnel's "host:port".
+
+    With ``tls`` (a server context, e.g. :meth:`Pki.proxy_context`) it is an
+    ``https://`` proxy: clients speak TLS to the proxy, then tunnel inside it.
+    ``handshake_errors`` holds the TLS failures on that first leg.
+    """
+
+    def __init__(self, tls: Optional[ssl.SSLContext] = None) -> None:
+        self.tls = tls
+        self.tunnels: List[str] = []
+        self.handshake_errors: List[str] = []
+        self._server = _ProxyServer(_ProxyHandler)
+        self._server.proxy = self
+        self.port: int = self._server.server_address[1]
+        scheme, host = ("https", "localhost") if tls is not None else ("http", "127.0.0.1")
+        self.url = f"{scheme}://{host}:{self.port}"
+        self._server.start()
