@@ -22,7 +22,7 @@ from typing import Optional
 
 import pytest
 
-from lib.dists import make_sdist, make_wheel
+from lib.dists import BACKEND, make_sdist, make_wheel
 from lib.interpreters import find_python, require_python
 from lib.pki import Pki
 from lib.servers import ConnectProxy, TlsIndex
@@ -203,8 +203,17 @@ def test_make_sdist_layout(tmp_path: Path) -> None:
         assert set(tf.getnames()) >= {
             "needs_build-0.3/PKG-INFO",
             "needs_build-0.3/_backend/tinybackend.py",
+            "needs_build-0.3/_backend/tinybackend.json",
         }
+        backend = tf.extractfile("needs_build-0.3/_backend/tinybackend.py")
+        project = tf.extractfile("needs_build-0.3/_backend/tinybackend.json")
+        assert backend is not None and project is not None
+        assert backend.read() == BACKEND.read_bytes()  # the linted file, copied as it is
+        details = json.loads(project.read())
     assert 'requires = ["tinypkg", "other>=1"]' in text and 'backend-path = ["_backend"]' in text
+    assert (details["dist"], details["version"]) == ("needs_build", "0.3")
+    assert "Name: Needs-Build\nVersion: 0.3\n" in details["metadata"]
+    assert "Generator: tinybackend\n" in details["wheel"]
 
 
 # ------------------------------------------------------------ interpreters

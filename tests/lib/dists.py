@@ -1,8 +1,10 @@
 """Hand-made distributions: wheels and sdists written byte by byte.
 
 :func:`make_wheel` writes a reproducible pure-Python wheel; :func:`make_sdist`
-writes an sdist with a tiny in-tree PEP 517 backend. :func:`normalize` and
-:func:`project_of` are the PEP 503 name rules the test index serves by.
+writes an sdist whose in-tree PEP 517 backend is ``tests/data/tinybackend.py``
+(copied in, with the project's version, file name part and metadata in
+``tinybackend.json`` beside it: no code is generated). :func:`normalize` and :func:`project_of` are
+the PEP 503 name rules the test index serves by.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ import zipfile
 from pathlib import Path
 from typing import List, Optional
 
+#: the in-tree build backend every sdist made here ships (a real file: linted, type-checked)
+BACKEND = Path(__file__).resolve().parent.parent / "data" / "tinybackend.py"
 _ZIP_DATE = (2020, 1, 1, 0, 0, 0)
 _WHEEL = "Wheel-Version: 1.0\nGenerator: {generator}\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
 
@@ -65,49 +69,13 @@ def make_wheel(directory: Path, name: str = "tinypkg", version: str = "1.0") -> 
     return path
 
 
-_BACKEND = '''\
-"""Tiny in-tree PEP 517 backend (pip-trustshim test fixture); stdlib only."""
-import base64, hashlib, os, zipfile
-
-NAME = {name!r}
-VERSION = {version!r}
-DIST = {dist!r}
-METADATA = {metadata!r}
-WHEEL = {wheel!r}
-
-
-def _hash(data):
-    return "sha256=" + base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
-
-
-def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
-    report = os.environ.get("TINYBACKEND_REPORT")
-    if report:  # what this backend's environment holds of the shim's hand-down
-        with open(report, "w") as f:
-            f.write(os.environ.get("_PIP_TRUSTSHIM_INHERITED", "absent"))
-    info = "%s-%s.dist-info" % (DIST, VERSION)
-    with open(DIST + ".py", "rb") as f:
-        module = f.read()
-    files = {{
-        DIST + ".py": module,
-        info + "/METADATA": METADATA.encode(),
-        info + "/WHEEL": WHEEL.encode(),
-    }}
-    record = "".join("%s,%s,%d\\n" % (p, _hash(d), len(d)) for p, d in files.items())
-    files[info + "/RECORD"] = (record + info + "/RECORD,,\\n").encode()
-    filename = "%s-%s-py3-none-any.whl" % (DIST, VERSION)
-    with zipfile.ZipFile(os.path.join(wheel_directory, filename), "w") as zf:
-        for path, data in files.items():
-            zf.writestr(path, data)
-    return filename
-'''
-
-
 def make_sdist(directory: Path, name: str, version: str, build_requires: List[str]) -> Path:
     """Build a minimal sdist whose only build requirements are ``build_requires``.
 
-    It ships an in-tree backend (``backend-path = ["_backend"]``) that builds a
-    wheel with zipfile, so building it needs nothing beyond ``build_requires``.
+    It ships an in-tree backend (``backend-path = ["_backend"]``): a copy of
+    :data:`BACKEND`, which reads the project's details from ``tinybackend.json``
+    and builds a wheel with zipfile, so building it needs nothing beyond
+    ``build_requires``.
     """
     directory.mkdir(parents=True, exist_ok=True)
     dist = _escape(name)
@@ -118,22 +86,23 @@ def make_sdist(directory: Path, name: str, version: str, build_requires: List[st
         'build-backend = "tinybackend"\n'
         'backend-path = ["_backend"]\n'
     )
+    project = {
+        "dist": dist,
+        "version": version,
+        "metadata": _metadata(name, version),
+        "wheel": _WHEEL.format(generator="tinybackend"),
+    }
+    module = f'"""pip-trustshim test fixture (sdist)."""\n__version__ = "{version}"\n'
     files = {
-        "PKG-INFO": _metadata(name, version),
-        "pyproject.toml": pyproject,
-        "_backend/tinybackend.py": _BACKEND.format(
-            name=name,
-            version=version,
-            dist=dist,
-            metadata=_metadata(name, version),
-            wheel=_WHEEL.format(generator="tinybackend"),
-        ),
-        f"{dist}.py": f'"""pip-trustshim test fixture (sdist)."""\n__version__ = "{version}"\n',
+        "PKG-INFO": _metadata(name, version).encode(),
+        "pyproject.toml": pyproject.encode(),
+        "_backend/tinybackend.py": BACKEND.read_bytes(),
+        "_backend/tinybackend.json": json.dumps(project, indent=1).encode(),
+        f"{dist}.py": module.encode(),
     }
     path = directory / f"{base}.tar.gz"
     with tarfile.open(path, "w:gz") as tf:
-        for rel, text in files.items():
-            data = text.encode()
+        for rel, data in files.items():
             member = tarfile.TarInfo(f"{base}/{rel}")
             member.size = len(data)
             member.mtime = 1577836800
