@@ -1,4 +1,4 @@
-"""Startup and pip benchmark for pip-trustshim (SPEC.md "Speed"; not a test).
+"""Startup and pip benchmark for pip-trustshim (docs/specification.md "Speed"; not a test).
 
 Run it by hand: ``python3 bench/startup.py`` (``--help`` for the run counts).
 It needs what the test suite needs (pytest, trustme, hatchling) and, once, the

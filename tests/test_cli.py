@@ -1,4 +1,4 @@
-"""End to end: SPEC.md's "Command line", run inside real venvs.
+"""End to end: docs/specification.md "Command line", run inside real venvs.
 
 ``python -m pip_trustshim`` and the ``pip-trustshim`` console script, on
 pip 23.2.1 / CPython 3.11 and pip 26.3 / CPython 3.13, against real TLS

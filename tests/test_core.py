@@ -1,5 +1,5 @@
-"""End to end: SPEC.md's "Settings", "What is trusted" and "When something is
-wrong", each shown with real pip in a real venv against a real TLS index.
+"""End to end: docs/specification.md "Settings", "What is trusted" and "When
+something is wrong", each shown with real pip in a real venv against a real TLS index.
 
 Every case runs on two pips: 23.2.1 on CPython 3.11 (vendored urllib3 1.x,
 no truststore of its own) and 26.3 on CPython 3.13 (urllib3 2.x, pip's own

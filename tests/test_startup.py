@@ -1,4 +1,4 @@
-"""The startup hook's import behaviour (SPEC.md "Speed"); no timings here.
+"""The startup hook's import behaviour (docs/specification.md "Speed"); no timings here.
 
 In every Python process of the environment, ``site`` runs the
 ``pip_trustshim.pth`` line (twice in a venv on CPython 3.8-3.14, once on
