@@ -194,7 +194,7 @@ def build_venv(name: str, version: str, pip: str, wheel: Optional[Path]) -> Venv
     key = f"{python}|{pip}|{_digest(wheel) if wheel else '-'}\n"
     marker = path / ".bench-key"
     if marker.exists() and marker.read_text() == key:
-        return Venv(path, path / "bin" / "python", path / "bin", version, pip)
+        return Venv.at(path, version, pip)
     venv = fresh_venv(path, version, pip, wheel)
     marker.write_text(key)
     return venv
@@ -223,7 +223,7 @@ def peer_venv(version: str, pip: str) -> Venv:
     path = VENVS / f"py{version}-peer"
     marker = path / ".bench-peer"
     if marker.exists():
-        return Venv(path, path / "bin" / "python", path / "bin", version, pip)
+        return Venv.at(path, version, pip)
     venv = fresh_venv(path, version, pip, None)
     cmd = [str(venv.python), "-m", "pip", "install", "--disable-pip-version-check", PEER]
     subprocess.run(cmd, check=True, stdin=subprocess.DEVNULL)

@@ -68,6 +68,11 @@ class Venv:
     python_version: str
     pip_version: str
 
+    @classmethod
+    def at(cls, path: Path, python_version: str, pip_version: str) -> Venv:
+        """The venv at ``path`` (``bin/python`` inside it); nothing is checked or run."""
+        return cls(path, path / "bin" / "python", path / "bin", python_version, pip_version)
+
     def run(
         self,
         args: List[str],
@@ -243,10 +248,6 @@ def _build_venv(path: Path, python: Path, python_version: str, pip_version: str)
             )
 
 
-def _venv(path: Path, python_version: str, pip_version: str) -> Venv:
-    return Venv(path, path / "bin" / "python", path / "bin", python_version, pip_version)
-
-
 def _ready(path: Path, venv: Venv, extra: Dict[str, str]) -> bool:
     """True when ``path`` was fully built with ``extra`` info and nothing was installed since."""
     try:
@@ -283,7 +284,7 @@ def fresh_venv(
     """
     python = require_python(python_version)
     _build_venv(path, python, python_version, pip_version)
-    venv = _venv(path, python_version, pip_version)
+    venv = Venv.at(path, python_version, pip_version)
     if project_wheel is not None:
         _install_project(venv, project_wheel)
     return venv
@@ -305,7 +306,7 @@ def make_venv(python_version: str, pip_version: str, project_wheel: Optional[Pat
     if project_wheel is None:
         path = venvs / name
         with _locked(venvs / f"{name}.lock"):
-            venv = _venv(path, python_version, pip_version)
+            venv = Venv.at(path, python_version, pip_version)
             if not _ready(path, venv, base):
                 _build_venv(path, python, python_version, pip_version)
                 _mark(venv, **base)
@@ -313,7 +314,7 @@ def make_venv(python_version: str, pip_version: str, project_wheel: Optional[Pat
     path = venvs / f"{name}-with-project"
     digest = hashlib.sha256(project_wheel.read_bytes()).hexdigest()
     with _locked(venvs / f"{name}-with-project.lock"):
-        venv = _venv(path, python_version, pip_version)
+        venv = Venv.at(path, python_version, pip_version)
         if not _ready(path, venv, {**base, "project_sha256": digest}):
             if not _ready(path, venv, base):  # broken or dirty beyond the project: start over
                 _build_venv(path, python, python_version, pip_version)
