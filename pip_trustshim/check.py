@@ -17,12 +17,12 @@ import urllib.parse
 from dataclasses import dataclass
 from typing import Callable, List, Optional, TextIO, Tuple
 
-from . import exitcodes, pipconfig, probe
+from . import exitcodes, hosts, pipconfig, probe
 from .certs import describe
 from .errors import ShimError
 from .settings import STORE_WORDS, Bundle, Setting, Settings, expand
 from .stores import Named, load_bundle, store_context
-from .trust import PipView, as_pip_sees_it
+from .trust import Choice, PipView, as_pip_sees_it
 
 HINTS = {
     "unknown issuer": "no trusted CA issued this certificate; behind a TLS-intercepting proxy, "
@@ -59,14 +59,12 @@ def run(urls: List[str], timeout: float, out: TextIO) -> int:
     problem = view.problem()
     if problem is not None:
         raise problem
-    context = view.trust.context(view.bundles)
     targets = urls or [index.value for index in pipconfig.index_urls(view.config)]
     for url in targets:
         split_url(url)  # every URL is valid before the first connection
     out.write(header(view))
     out.write("".join(f"warning: {line}\n" for line in loose_permissions(view)))
-    candidates = other_stores(view.settings, view.bundles)
-    passed = [check_url(url, context, candidates, timeout, out) for url in targets]
+    passed = [check_url(url, view, timeout, out) for url in targets]
     return exitcodes.SUCCESS if all(passed) else exitcodes.NOT_AS_ASKED
 
 
@@ -91,7 +89,13 @@ def header(view: PipView) -> str:
     lines = [f"pip-trustshim is {state}", f"  store: {view.settings.store.value}"]
     lines += [f"  extra CA: {path}" for path in view.settings.extra_ca_paths()]
     lines += [f"  pip's bundle: {bundle.path} ({bundle.source})" for bundle in view.bundles]
+    for table in (view.trust.host_ca, view.trust.host_client_cert):
+        lines += [f"  {table.setting.name}: {_entry(entry)}" for entry in table.entries]
     return "\n".join(lines) + "\n\n"
+
+
+def _entry(entry: hosts.Entry) -> str:
+    return f"{entry.pattern.shown()} -> {entry.path} ({entry.setting.source})"
 
 
 def trusted_files(view: PipView) -> List[str]:
@@ -99,6 +103,8 @@ def trusted_files(view: PipView) -> List[str]:
     settings = view.settings
     paths = [] if settings.store.value in STORE_WORDS else [expand(settings.store.value)]
     paths += settings.extra_ca_paths() + [bundle.path for bundle in view.bundles]
+    for table in (view.trust.host_ca, view.trust.host_client_cert):
+        paths += [entry.path for entry in table.entries]
     for entries in getattr(view.config, "_parsers", {}).values():
         paths += [filename for filename, _ in entries]
     return list(dict.fromkeys(path for path in paths if os.path.exists(path)))
@@ -115,18 +121,22 @@ def loose_permissions(view: PipView) -> List[str]:
     ]
 
 
-def check_url(
-    url: str, context: ssl.SSLContext, candidates: List[Candidate], timeout: float, out: TextIO
-) -> bool:
+def check_url(url: str, view: PipView, timeout: float, out: TextIO) -> bool:
     """Check one URL and report on it; whether it passed."""
     scheme, host, port = split_url(url)
     if scheme != "https":
         why = "a local index" if scheme == "file" else "plain http"
         out.write(f"{url}\n  SKIP: {why}, no certificate to check\n\n")
         return True
+    choice = view.trust.choose(host, port)
+    context = view.trust.context(view.bundles, None, host, port)
+    candidates = other_stores(view.settings, view.bundles, choice)
     proxy = probe.proxy_for(host, port)
     outcome = probe.handshake(host, port, context, timeout, proxy)
     lines = [url]
+    lines += [f"  trusts only host-ca {_entry(entry)}" for entry in choice.cas]
+    if choice.client is not None:
+        lines.append(f"  presents host-client-cert {_entry(choice.client)}")
     if proxy is not None:
         lines.append(f"  through proxy {probe.shown(proxy)}")
     verdicts = verdicts_on(host, port, candidates, timeout, proxy) if outcome.verified_tls else []
@@ -172,11 +182,18 @@ def chain_lines(chain: List[bytes]) -> List[str]:
     return lines
 
 
-def other_stores(settings: Settings, bundles: Tuple[Bundle, ...]) -> List[Candidate]:
-    """The system store, certifi, and each configured bundle, one context each."""
+def other_stores(
+    settings: Settings, bundles: Tuple[Bundle, ...], choice: Choice
+) -> List[Candidate]:
+    """The system store, certifi, each configured bundle, and the host's own entries.
+
+    Switching the store is advice only for a host that no ``host-ca`` entry
+    decides.
+    """
     found: List[Candidate] = []
     for word in STORE_WORDS:
         advice = "" if settings.store.value == word else f"pip-trustshim enable --store {word}"
+        advice = "" if choice.cas else advice
         label = "the system store" if word == "system" else word
         found.append(Candidate(label, _store(word), advice))
     if settings.store.value not in STORE_WORDS:
@@ -187,6 +204,8 @@ def other_stores(settings: Settings, bundles: Tuple[Bundle, ...]) -> List[Candid
         found.append(_bundle(path, extra, extra.value, extra.key))
     for bundle in [*settings.inherited, *bundles]:
         found.append(_bundle(bundle.path, bundle, bundle.path, bundle.source))
+    for entry in choice.cas:
+        found.append(_bundle(entry.path, entry, entry.path, f"host-ca {entry.pattern.shown()}"))
     return found
 
 

@@ -63,7 +63,7 @@ def _is_pip_error(error: BaseException) -> bool:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The parser for all four commands."""
+    """The parser for every command."""
     parser = argparse.ArgumentParser(
         prog="pip-trustshim",
         description="Inspect, test and switch pip-trustshim, which makes pip verify HTTPS "
@@ -162,10 +162,11 @@ def _add_enable(commands: Any) -> None:
         commands,
         "enable",
         "switch the shim on in pip's configuration",
-        "Write [trustshim] enabled = yes (and store, extra-ca when given) into pip's\n"
-        "configuration file at one level, as 'pip config set' would. The store and the\n"
-        "extra CAs are checked first: a bad one is refused and nothing is written.\n"
-        "Paths are written absolute. Settings not given are left as they are.",
+        "Write [trustshim] enabled = yes (and store, extra-ca, host-ca, host-client-cert\n"
+        "when given) into pip's configuration file at one level, as 'pip config set'\n"
+        "would, keeping the rest of the file as it is. Every value is checked first: a\n"
+        "bad one is refused and nothing is written. Paths are written absolute.\n"
+        "Settings not given are left as they are.",
     )
     sub.add_argument(
         "--store", metavar="S", help="'system', 'certifi', or a PEM file or hashed directory"
@@ -179,6 +180,22 @@ def _add_enable(commands: Any) -> None:
         default=[],
         help="PEM file(s) or hashed directories to trust as well (replaces the file's extra-ca)",
     )
+    sub.add_argument(
+        "--host-ca",
+        dest="host_ca",
+        metavar="HOST=PATH",
+        action="append",
+        default=[],
+        help="for HOST trust only PATH (repeatable; replaces the file's host-ca table)",
+    )
+    sub.add_argument(
+        "--host-client-cert",
+        dest="host_client_cert",
+        metavar="HOST=PATH",
+        action="append",
+        default=[],
+        help="present PATH (certificate and key) to HOST only (repeatable; replaces the table)",
+    )
     _add_level(sub)
     sub.set_defaults(run=_run_enable)
 
@@ -186,7 +203,14 @@ def _add_enable(commands: Any) -> None:
 def _run_enable(args: argparse.Namespace) -> int:
     from . import configure
 
-    return configure.enable(args.store, list(args.extra_ca), args.level, sys.stdout)
+    return configure.enable(
+        args.store,
+        list(args.extra_ca),
+        list(args.host_ca),
+        list(args.host_client_cert),
+        args.level,
+        sys.stdout,
+    )
 
 
 def _add_disable(commands: Any) -> None:

@@ -14,27 +14,41 @@ from __future__ import annotations
 import os
 import ssl
 import sys
-from typing import Dict, List, Optional, TextIO
+from typing import Callable, Dict, List, Optional, TextIO
 
-from . import conffile, exitcodes, pipconfig
+from . import conffile, exitcodes, hosts, pipconfig
 from . import settings as settings_module
 from .errors import ShimError
 from .settings import SECTION, STORE_WORDS, Setting, Settings
 from .stores import load_bundle, store_context
-from .trust import as_pip_sees_it
+from .trust import as_pip_sees_it, check_table, load_client_cert
 
 
-def enable(store: Optional[str], extra_cas: List[str], level: str, out: TextIO) -> int:
-    """Write ``enabled = yes`` (and the store, extra CAs); 0 when pip now uses them."""
+def enable(
+    store: Optional[str],
+    extra_cas: List[str],
+    host_cas: List[str],
+    host_client_certs: List[str],
+    level: str,
+    out: TextIO,
+) -> int:
+    """Write ``enabled = yes`` and what is given; SUCCESS when pip now uses them."""
     filename = file_to_edit(level)
     values: Dict[str, Optional[str]] = {"enabled": "yes"}
     if store is not None:
         values["store"] = checked_store(store, "--store")
     if extra_cas:
         values["extra-ca"] = checked_extra_cas(extra_cas, "--extra-ca")
+    if host_cas:
+        values["host-ca"] = checked_entries("host-ca", host_cas, load_host_ca)
+    if host_client_certs:
+        values["host-client-cert"] = checked_entries(
+            "host-client-cert", host_client_certs, load_host_client_cert
+        )
     written = write(filename, values, out).path
     for name, value in values.items():
-        out.write(f"wrote {SECTION}.{name} = {value} to {written} ({level})\n")
+        shown = str(value).replace("\n", "; ")
+        out.write(f"wrote {SECTION}.{name} = {shown} to {written} ({level})\n")
     return report_effect({name: str(value) for name, value in values.items()}, out)
 
 
@@ -114,6 +128,40 @@ def checked_extra_cas(paths: List[str], source: str) -> str:
     return value
 
 
+def checked_entries(name: str, given: List[str], load: Callable[[hosts.Entry], None]) -> str:
+    """The value to write for ``--host-ca``/``--host-client-cert`` (``HOST=PATH`` each).
+
+    Each entry is parsed and its file loaded as pip would; paths are written
+    absolute, one entry per line, and must read back as exactly these entries.
+    """
+    source = f"--{name}"
+    entries = []
+    for text in given:
+        parsed = hosts.parse(Setting(name, text, source)).entries
+        if not parsed:
+            raise Setting(name, text, source).error("no entry: write HOST=PATH")
+        entries += [f"{entry.pattern.shown()} {absolute(entry.path)}" for entry in parsed]
+    value = "\n".join(entries)
+    table = hosts.parse(Setting(name, value, source))
+    if [f"{e.pattern.shown()} {e.path}" for e in table.entries] != entries:
+        problem = "a path with ';', a newline, $VAR or ~ in it, or leading or trailing space, "
+        raise Setting(name, value, source).error(problem + "would not read back as written")
+    check_table(table)
+    for entry in table.entries:
+        load(entry)
+    return value
+
+
+def load_host_ca(entry: hosts.Entry) -> None:
+    """Load a ``host-ca`` entry's bundle as pip would; ShimError naming the entry."""
+    load_bundle(ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT), entry.path, entry, entry.path)
+
+
+def load_host_client_cert(entry: hosts.Entry) -> None:
+    """Load a ``host-client-cert`` entry's certificate and key; ShimError naming it."""
+    load_client_cert(ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT), entry.path, entry)
+
+
 def absolute(path: str) -> str:
     """``~`` and variables expanded, made absolute: the file pip will read."""
     return os.path.abspath(settings_module.expand(path))
@@ -129,11 +177,8 @@ def report_effect(written: Dict[str, str], out: TextIO) -> int:
     if problem is not None and (wanted_on or _switched_on(settings)):
         sys.stderr.write(f"warning: pip will now stop with: {problem}\n")
         return exitcodes.NOT_AS_ASKED
-    mismatched = [
-        s
-        for s in (settings.store, settings.extra_ca)
-        if s.name in written and s.value != written[s.name]
-    ]
+    tables = (settings.store, settings.extra_ca, settings.host_ca, settings.host_client_cert)
+    mismatched = [s for s in tables if s.name in written and s.value.strip() != written[s.name]]
     if on != wanted_on or mismatched:
         for setting in [settings.enabled, *mismatched]:
             sys.stderr.write(

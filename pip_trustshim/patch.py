@@ -9,11 +9,13 @@ fitted; for every connection the context comes from ``trust.Trust.context``:
   ``CERT_REQUIRED``, drops the ``ca_certs``/``ca_cert_dir`` and client
   certificate that requests would load onto a shared context (certifi, or
   whatever ``verify`` holds), and puts on the connection pool the context
-  for this session's bundles and client certificate, overriding the one
-  requests 2.32.0 (pip 24.1.0) forces;
+  for the pool's host (its ``host-ca`` and ``host-client-cert`` entries, or
+  this session's bundles and client certificate), overriding the one
+  requests 2.32.0 (pip 24.1.0) forces; inside a CONNECT tunnel the pool's
+  host is the tunnel's target;
 * ``proxy_manager_for`` gives an ``https://`` proxy's own TLS connection the
-  same trust (urllib3's ``proxy_ssl_context``), where urllib3 would otherwise
-  load OpenSSL's default store;
+  context for the proxy's host (urllib3's ``proxy_ssl_context``), where
+  urllib3 would otherwise load OpenSSL's default store;
 * ``init_poolmanager`` and pip's ``_ssl_context`` (pip >= 22.2) get it too.
 
 The adapters that ``--trusted-host`` mounts are left alone: pip turns
@@ -165,11 +167,12 @@ def _proxying(
         kwargs["ssl_context"] = default
         parts = urllib.parse.urlsplit(proxy)
         if parts.scheme.lower() == "https":
-            try:
-                context = trust.context(session_bundles(session))
+            host, port = parts.hostname or "", parts.port or 443
+            try:  # the proxy's host decides, as for any host; pip's --client-cert is not sent
+                context = trust.context(session_bundles(session), None, host, port)
             except ShimError as error:
                 _raise_command_error(str(error))
-            kwargs["proxy_ssl_context"] = for_host(context, parts.hostname or "")
+            kwargs["proxy_ssl_context"] = for_host(context, host)
         return method(proxy, **kwargs)
 
     return proxy_manager_for
@@ -184,7 +187,8 @@ def _verifying(method: Callable[..., Any], session: Any, trust: Trust) -> Callab
         if not url.lower().startswith("https"):
             return
         try:
-            context = trust.context(session_bundles(session, verify), cert or None)
+            bundles = session_bundles(session, verify)
+            context = trust.context(bundles, cert or None, conn.host, conn.port)
         except ShimError as error:
             _raise_command_error(str(error))
         conn.cert_reqs = "CERT_REQUIRED"

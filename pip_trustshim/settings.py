@@ -7,11 +7,13 @@ value remembers where it came from, so an error can name its source.
 
 Also here: the CA bundles a parent pip hands to the pips it starts for build
 isolation (``INHERITED``), which only add to what a child that is switched on
-by its own settings trusts.
+by its own settings trusts. The per-host tables are read here as text;
+``hosts`` parses them.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from dataclasses import dataclass
@@ -32,6 +34,8 @@ NAMES = {
     "enabled": ("PIP_TRUSTSHIM", "off"),
     "store": ("PIP_TRUSTSHIM_STORE", "system"),
     "extra-ca": ("PIP_TRUSTSHIM_EXTRA_CA", ""),
+    "host-ca": ("PIP_TRUSTSHIM_HOST_CA", ""),
+    "host-client-cert": ("PIP_TRUSTSHIM_HOST_CLIENT_CERT", ""),
 }
 
 
@@ -77,6 +81,9 @@ class Settings:
     isolated: bool
     #: CA bundles the parent pip was given (its ``--cert``), for a build child
     inherited: Tuple[Bundle, ...] = ()
+    #: per-host entries (parsed by ``hosts``)
+    host_ca: Setting = Setting("host-ca", "", "default")
+    host_client_cert: Setting = Setting("host-client-cert", "", "default")
 
     def is_on(self) -> bool:
         """Whether the switch is on; an unknown word is an error, never off."""
@@ -129,11 +136,12 @@ def read(isolated: bool, environ: Mapping[str, str] = os.environ, config: Any = 
         store=found["store"] or _default("store"),
         extra_ca=found["extra-ca"] or _default("extra-ca"),
         isolated=isolated,
+        host_ca=found["host-ca"] or _default("host-ca"),
+        host_client_cert=found["host-client-cert"] or _default("host-client-cert"),
     )
     if INHERITED not in environ or _switched_off(settings):
         return settings  # a shim that is off ignores what a parent handed down
-    inherited = from_parent(environ[INHERITED])
-    return Settings(settings.enabled, settings.store, settings.extra_ca, isolated, inherited)
+    return dataclasses.replace(settings, inherited=from_parent(environ[INHERITED]))
 
 
 def environment_switch(environ: Mapping[str, str], isolated: bool) -> Optional[str]:

@@ -34,6 +34,7 @@ def collect() -> Dict[str, Any]:
         "error": None,
         "settings": {},
         "extra_ca": [],
+        "hosts": [],
         "pip_bundles": [],
         "versions": versions(),
         "python": sys.executable,
@@ -46,6 +47,17 @@ def collect() -> Dict[str, Any]:
         settings = view.settings
         report["settings"] = {s.name: _setting(s) for s in _all(settings)}
         report["extra_ca"] = settings.extra_ca_paths()
+        tables = (view.trust.host_ca, view.trust.host_client_cert)
+        report["hosts"] = [
+            {
+                "setting": t.setting.name,
+                "host": e.pattern.shown(),
+                "path": e.path,
+                "source": e.setting.source,
+            }
+            for t in tables
+            for e in t.entries
+        ]
         report["pip_bundles"] = [{"path": b.path, "source": b.source} for b in view.bundles]
         report["shim"] = "on" if settings.is_on() else "off"
         problem = view.problem()
@@ -56,7 +68,13 @@ def collect() -> Dict[str, Any]:
 
 
 def _all(settings: Any) -> List[Any]:
-    return [settings.enabled, settings.store, settings.extra_ca]
+    return [
+        settings.enabled,
+        settings.store,
+        settings.extra_ca,
+        settings.host_ca,
+        settings.host_client_cert,
+    ]
 
 
 def _setting(setting: Any) -> Dict[str, str]:
@@ -145,9 +163,16 @@ def render(report: Dict[str, Any]) -> str:
     if report["hook"]["problems"]:
         lines[0] += ", but its installation is DAMAGED (see below)"
     for name, setting in report["settings"].items():
+        if name.startswith("host-"):
+            continue  # a table: one line per entry below
         value = setting["value"] or "(none)"
         lines.append(f"  {name + ':':10} {value}  [{setting['source']}]")
     lines += [f"  extra CA file: {path}" for path in report["extra_ca"]]
+    for entry in report["hosts"]:
+        name = entry["setting"]
+        lines.append(f"  {name}: {entry['host']} -> {entry['path']}  [{entry['source']}]")
+    if not report["hosts"]:
+        lines.append("  per-host entries: none (no host-ca, no host-client-cert)")
     for bundle in report["pip_bundles"]:
         lines.append(f"  pip's own CA bundle: {bundle['path']}  [{bundle['source']}]")
     if not report["pip_bundles"]:

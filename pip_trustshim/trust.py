@@ -1,13 +1,21 @@
 """The one place that decides what pip trusts for a connection.
 
 ``decide(isolated)`` reads the settings once per process and answers ``None``
-when the shim is off, else a ``Trust``. ``Trust.context(bundles, client_cert)``
-is the resolver: from the CA bundles a session was given (``--cert``,
-``REQUESTS_CA_BUNDLE``... and a parent pip's) and the client certificate to
-present, to an ``ssl.SSLContext`` holding the store, the extra CAs and those
-bundles, nothing else. Each distinct set is built once, lazily, and cached
-for the life of the process; a context handed out is never changed again,
-so one session's bundles can never widen what another session trusts.
+when the shim is off, else a ``Trust``. ``Trust.context(bundles, client_cert,
+host, port)`` is the resolver, from a connection to an ``ssl.SSLContext``:
+
+* a host that a ``host-ca`` entry matches trusts exactly that entry's
+  bundles (the most specific entry, see ``hosts``);
+* every other host trusts the store, the extra CAs and the CA bundles the
+  session was given (``--cert``, ``REQUESTS_CA_BUNDLE``... and a parent
+  pip's), nothing else;
+* the context presents the ``host-client-cert`` entry matching the host, else
+  pip's own client certificate.
+
+Each distinct set is built once, lazily (a host never contacted costs
+nothing), and cached for the life of the process; a context handed out is
+never changed again, so one session's bundles can never widen what another
+session trusts.
 """
 
 from __future__ import annotations
@@ -18,17 +26,29 @@ import threading
 from dataclasses import dataclass
 from typing import Any, Dict, Hashable, Iterable, Optional, Tuple, Union
 
+from . import hosts
 from . import settings as settings_module
 from .errors import ShimError, bad_value
 from .pipconfig import pip_bundles
 from .settings import Bundle, Settings
-from .stores import load_bundle, store_context
+from .stores import Named, file_kind, has_hashed_certs, load_bundle, store_context
 
 #: pip's client certificate: a PEM file holding the key, or (certificate, key)
 ClientCert = Union[str, Tuple[str, str], None]
+PIP_CLIENT_CERT = "pip's --client-cert or PIP_CLIENT_CERT"
 
 _lock = threading.Lock()
 _cache: Dict[bool, Union[Optional[Trust], ShimError]] = {}
+
+
+@dataclass(frozen=True)
+class Choice:
+    """What decides one connection: host entries, or the general rule (none)."""
+
+    #: the ``host-ca`` entries whose bundles alone are trusted; () for the general rule
+    cas: Tuple[hosts.Entry, ...]
+    #: the ``host-client-cert`` entry presented; None: pip's own client certificate
+    client: Optional[hosts.Entry]
 
 
 class Trust:
@@ -38,44 +58,127 @@ class Trust:
         self.settings = settings
         self._contexts: Dict[Hashable, ssl.SSLContext] = {}
         self._lock = threading.Lock()
+        #: a malformed entry: raised by check_entries() and by every context()
+        self._malformed: Optional[ShimError] = None
+        try:
+            self.host_ca = hosts.parse(settings.host_ca)
+            self.host_client_cert = hosts.parse(settings.host_client_cert)
+        except ShimError as error:
+            self._malformed = error
+            self.host_ca = hosts.Table(settings.host_ca, ())
+            self.host_client_cert = hosts.Table(settings.host_client_cert, ())
+
+    def check_entries(self) -> None:
+        """Refuse a per-host entry that is malformed, or whose file is missing, empty
+        or not a file (nothing is read)."""
+        if self._malformed is not None:
+            raise self._malformed
+        check_table(self.host_ca)
+        check_table(self.host_client_cert)
+
+    def choose(self, host: Optional[str], port: Optional[int]) -> Choice:
+        """The entries that decide a connection to ``host:port``."""
+        if host is None:
+            return Choice((), None)
+        where = (host, port or 443)
+        client = self.host_client_cert.match(*where)
+        return Choice(self.host_ca.match(*where), client[0] if client else None)
 
     def context(
-        self, bundles: Iterable[Bundle] = (), client_cert: ClientCert = None
+        self,
+        bundles: Iterable[Bundle] = (),
+        client_cert: ClientCert = None,
+        host: Optional[str] = None,
+        port: Optional[int] = None,
     ) -> ssl.SSLContext:
-        """The store, the extra CAs and ``bundles``, presenting ``client_cert``."""
+        """The context for a connection to ``host:port`` (None: a host with no entry)."""
+        if self._malformed is not None:
+            raise self._malformed
+        choice = self.choose(host, port)
         everyone = (*self.settings.inherited, *bundles)
         given = settings_module.bundles((b.path, s) for b in everyone for s in b.sources)
-        key = (tuple(_key(bundle.path) for bundle in given), _client_key(client_cert))
+        if choice.cas:
+            cas: Hashable = ("host-ca", tuple(_key(entry.path) for entry in choice.cas))
+        else:
+            cas = ("general", tuple(_key(bundle.path) for bundle in given))
+        client: Hashable = _client_key(client_cert)
+        if choice.client is not None:
+            client = ("host-client-cert", _key(choice.client.path))
         with self._lock:
+            key = (cas, client)
             if key not in self._contexts:
-                self._contexts[key] = self._build(given, client_cert)
+                self._contexts[key] = self._build(choice, given, client_cert)
             return self._contexts[key]
 
-    def _build(self, given: Tuple[Bundle, ...], client_cert: ClientCert) -> ssl.SSLContext:
+    def _build(
+        self, choice: Choice, given: Tuple[Bundle, ...], client_cert: ClientCert
+    ) -> ssl.SSLContext:
         settings = self.settings
-        context = store_context(settings.store)
-        for path in settings.extra_ca_paths():
-            load_bundle(context, path, settings.extra_ca, settings.extra_ca.value)
-        for bundle in given:
-            load_bundle(context, settings_module.expand(bundle.path), bundle, bundle.path)
-        if client_cert is not None:
-            load_client_cert(context, client_cert, "pip's --client-cert or PIP_CLIENT_CERT")
+        if choice.cas:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+            for entry in choice.cas:
+                load_bundle(context, entry.path, entry, entry.path)
+        else:
+            context = store_context(settings.store)
+            for path in settings.extra_ca_paths():
+                load_bundle(context, path, settings.extra_ca, settings.extra_ca.value)
+            for bundle in given:
+                load_bundle(context, settings_module.expand(bundle.path), bundle, bundle.path)
+        if choice.client is not None:
+            load_client_cert(context, choice.client.path, choice.client)
+        elif client_cert is not None:
+            load_client_cert(context, client_cert, _PipClientCert(client_cert))
         return context
 
 
-def load_client_cert(context: ssl.SSLContext, client_cert: ClientCert, source: str) -> None:
+class _PipClientCert:
+    """Names pip's own ``--client-cert`` in an error."""
+
+    def __init__(self, client_cert: ClientCert) -> None:
+        self.client_cert = client_cert
+
+    def error(self, problem: str) -> ShimError:
+        cert = self.client_cert
+        path = cert[0] if isinstance(cert, tuple) else str(cert)
+        return bad_value("pip's client certificate", path, PIP_CLIENT_CERT, problem)
+
+
+def check_table(table: hosts.Table) -> None:
+    """Refuse an entry whose file is missing, empty or not a file (nothing is read),
+    and a second client certificate for one host."""
+    client = table.setting.name == "host-client-cert"
+    seen = set()
+    for entry in table.entries:
+        if client and entry.pattern in seen:
+            problem = f"a second client certificate for {entry.pattern.shown()}"
+            raise entry.error(problem + ": a connection presents one")
+        seen.add(entry.pattern)
+        _check_path(entry, directory_ok=not client)
+
+
+def _check_path(entry: hosts.Entry, directory_ok: bool) -> None:
+    kind = file_kind(entry.path)
+    if kind == "missing":
+        raise entry.error("no such file or directory")
+    if kind == "special":
+        raise entry.error("not a regular file (a FIFO, socket or device)")
+    if kind == "directory":
+        if not directory_ok:
+            raise entry.error("a directory: name the PEM file with the certificate and its key")
+        if not has_hashed_certs(entry.path):
+            raise entry.error("the directory holds no OpenSSL-hashed certificates")
+    elif os.path.getsize(entry.path) == 0:
+        raise entry.error("the file is empty")
+
+
+def load_client_cert(context: ssl.SSLContext, client_cert: ClientCert, named: Named) -> None:
     """Present ``client_cert`` (a PEM with its key, or certificate and key files)."""
     certfile, keyfile = client_cert if isinstance(client_cert, tuple) else (client_cert, None)
     try:
         context.load_cert_chain(str(certfile), keyfile)
     except (OSError, ssl.SSLError, ValueError) as error:
         problem = getattr(error, "strerror", None) or getattr(error, "reason", None) or error
-        raise bad_value(
-            "client certificate",
-            str(certfile),
-            source,
-            f"cannot be loaded with its key ({problem})",
-        ) from None
+        raise named.error(f"cannot be loaded as a certificate with its key ({problem})") from None
 
 
 def _key(path: str) -> str:
@@ -108,7 +211,9 @@ def for_settings(settings: Settings) -> Optional[Trust]:
     if not settings.is_on():
         return None
     settings_module.check_config_file()
-    return Trust(settings)
+    trust = Trust(settings)
+    trust.check_entries()
+    return trust
 
 
 def _decide(isolated: bool) -> Union[Optional[Trust], ShimError]:
@@ -135,6 +240,7 @@ class PipView:
         try:
             self.settings.is_on()
             settings_module.check_config_file()
+            self.trust.check_entries()
             self.trust.context(self.bundles)
         except ShimError as error:
             return error

@@ -322,6 +322,7 @@ def test_status_json_defaults_and_install(venv: Venv, home: Path) -> None:
         "error",
         "settings",
         "extra_ca",
+        "hosts",
         "pip_bundles",
         "versions",
         "python",
@@ -332,7 +333,10 @@ def test_status_json_defaults_and_install(venv: Venv, home: Path) -> None:
         "enabled": {"value": "off", "source": "default"},
         "store": {"value": "system", "source": "default"},
         "extra-ca": {"value": "", "source": "default"},
+        "host-ca": {"value": "", "source": "default"},
+        "host-client-cert": {"value": "", "source": "default"},
     }
+    assert report["hosts"] == []
     assert report["extra_ca"] == [] and report["pip_bundles"] == []
     versions = report["versions"]
     assert versions["pip"] == venv.pip_version

@@ -11,7 +11,7 @@ import datetime
 import ssl
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, Optional
+from typing import Dict
 
 import trustme
 
@@ -37,7 +37,7 @@ class Pki:
     ca_pem: Path
     other_ca_pem: Path
     leaves: Dict[str, trustme.LeafCert] = field(default_factory=dict, repr=False)
-    _client_pem: Optional[Path] = field(default=None, repr=False)
+    _client_pems: Dict[str, Path] = field(default_factory=dict, repr=False)
     #: the CA of the test proxies that speak TLS themselves (its own, separate CA)
     proxy_ca: trustme.CA = field(default_factory=lambda: trustme.CA(organization_name="proxy CA"))
 
@@ -77,16 +77,21 @@ class Pki:
             self.ca.configure_trust(ctx)
         return ctx
 
-    def client_cert_pem(self) -> Path:
-        """Write (once) and return a PEM with a client key + certificate chain issued by ``ca``."""
-        if self._client_pem is None:
-            cert = self.ca.issue_cert(
-                "trustshim-client.example", common_name="trustshim test client"
-            )
-            path = self.dir / "client.pem"
+    def client_cert_pem(self, name: str = "trustshim test client") -> Path:
+        """Write (once per ``name``) and return a PEM with a client key and certificate
+        chain issued by ``ca``, whose common name is ``name``."""
+        if name not in self._client_pems:
+            cert = self.ca.issue_cert("trustshim-client.example", common_name=name)
+            path = self.dir / f"client-{len(self._client_pems)}.pem"
             cert.private_key_and_cert_chain_pem.write_to_path(str(path))
-            self._client_pem = path
-        return self._client_pem
+            self._client_pems[name] = path
+        return self._client_pems[name]
+
+    def named_context(self, ca: trustme.CA, *names: str) -> ssl.SSLContext:
+        """Server-side context with a new leaf for ``names``, issued by ``ca``."""
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ca.issue_cert(*names).configure_cert(ctx)
+        return ctx
 
 
 def make_pki(directory: Path) -> Pki:

@@ -131,6 +131,11 @@ class _IndexHandler(BaseHTTPRequestHandler):
         except OSError as exc:
             self.server.index.handshake_errors.append(str(exc))
             raise
+        peer = self.request.getpeercert()
+        if peer:  # a client certificate was presented: record its common name
+            names = [value for rdn in peer.get("subject", ()) for key, value in rdn]
+            common = [v for rdn in peer.get("subject", ()) for k, v in rdn if k == "commonName"]
+            self.server.index.client_names.append(", ".join(common or names))
         super().setup()
 
     def finish(self) -> None:
@@ -186,7 +191,8 @@ class _IndexHandler(BaseHTTPRequestHandler):
                 for f in files:
                     if project_of(f) == name:
                         digest = hashlib.sha256((dists / f).read_bytes()).hexdigest()
-                        href = f"../../files/{urllib.parse.quote(f)}#sha256={digest}"
+                        where = self.server.index.files_url or "../../files/"
+                        href = f"{where}{urllib.parse.quote(f)}#sha256={digest}"
                         links += f'<a href="{html.escape(href)}">{html.escape(f)}</a><br/>\n'
                 self._send(200, _page(f"Links for {name}", links), html_type, head)
         elif len(parts) == 3 and parts[1] == "files" and parts[2] in files:
@@ -215,19 +221,40 @@ class TlsIndex(_Served):
 
     Attributes: ``port``, ``url`` (https://localhost:PORT/simple/), ``ip_url``
     (https://127.0.0.1:PORT/simple/), ``requests`` (paths served after a
-    successful handshake), ``handshake_errors`` (server-side TLS failures).
+    successful handshake), ``handshake_errors`` (server-side TLS failures),
+    ``client_names`` (the subject of each client certificate presented).
+
+    ``context`` replaces the ``leaf``'s server context (a leaf for other
+    names, see :meth:`Pki.named_context`); ``ask_client_cert`` asks every
+    client for a certificate issued by ``pki.ca`` without requiring one;
+    ``files_url`` makes the project pages link their files there (another
+    server's ``.../files/``) instead of to this server.
     """
 
     def __init__(
-        self, pki: Pki, dists: Path, leaf: str = "good", require_client_cert: bool = False
+        self,
+        pki: Pki,
+        dists: Path,
+        leaf: str = "good",
+        require_client_cert: bool = False,
+        context: Optional[ssl.SSLContext] = None,
+        ask_client_cert: bool = False,
+        files_url: str = "",
     ) -> None:
         self.pki = pki
         self.dists = dists
         self.leaf = leaf
+        self.files_url = files_url
         self.requests: List[str] = []
         self.handshake_errors: List[str] = []
+        self.client_names: List[str] = []
         self._server = _IndexServer(_IndexHandler)
-        self._server.ssl_context = pki.server_context(leaf, require_client_cert=require_client_cert)
+        if context is None:
+            context = pki.server_context(leaf, require_client_cert=require_client_cert)
+        if ask_client_cert:
+            context.verify_mode = ssl.CERT_OPTIONAL
+            pki.ca.configure_trust(context)
+        self._server.ssl_context = context
         self._server.index = self
         self.port: int = self._server.server_address[1]
         self.url = f"https://localhost:{self.port}/simple/"
@@ -263,8 +290,11 @@ class _ProxyHandler(BaseHTTPRequestHandler):
         self.server.proxy.tunnels.append(target)
         self.close_connection = True
         host, _, port = target.rpartition(":")
+        host = host.strip("[]")
+        if host in self.server.proxy.aliases:  # a name only this proxy knows
+            host, port = "127.0.0.1", str(self.server.proxy.aliases[host])
         try:
-            upstream = socket.create_connection((host.strip("[]"), int(port)), timeout=10)
+            upstream = socket.create_connection((host, int(port)), timeout=10)
         except (OSError, ValueError) as exc:
             self.send_error(502, f"cannot reach {target}: {exc}")
             return
@@ -310,10 +340,15 @@ class ConnectProxy(_Served):
     With ``tls`` (a server context, e.g. :meth:`Pki.proxy_context`) it is an
     ``https://`` proxy: clients speak TLS to the proxy, then tunnel inside it.
     ``handshake_errors`` holds the TLS failures on that first leg.
+    ``aliases`` maps host names to ports on 127.0.0.1: the proxy is their DNS,
+    so tests can use names like ``pypi.corp.test`` without touching the machine.
     """
 
-    def __init__(self, tls: Optional[ssl.SSLContext] = None) -> None:
+    def __init__(
+        self, tls: Optional[ssl.SSLContext] = None, aliases: Optional[Dict[str, int]] = None
+    ) -> None:
         self.tls = tls
+        self.aliases = dict(aliases or {})
         self.tunnels: List[str] = []
         self.handshake_errors: List[str] = []
         self._server = _ProxyServer(_ProxyHandler)
