@@ -7,8 +7,8 @@ changes only the lines of the keys it sets or removes and keeps every other
 byte (comments, other sections, line endings, a UTF-8 byte order mark). The
 new text must read back through ``configparser.RawConfigParser()``, exactly as
 pip reads it, with the requested values and everything else as it was; it is
-then written to a temporary file beside the original, synced, and moved over
-it with ``os.replace``. Anything that fails leaves the original untouched.
+then written atomically (``atomic``), keeping the file's mode and owner.
+Anything that fails leaves the original untouched.
 
 Keys are matched as pip matches them: case-insensitively, ``-`` and ``_``
 alike, a leading ``--`` ignored (``extra_ca``, ``Extra-CA`` and ``extra-ca``
@@ -27,9 +27,10 @@ import io
 import locale
 import os
 import re
-import stat
 from dataclasses import dataclass, field
 from typing import Dict, List, Mapping, Optional, Tuple, Union
+
+from .atomic import WriteError, describe, write_atomically
 
 __all__ = [
     "ConfigFileError",
@@ -43,9 +44,6 @@ __all__ = [
 BOM = b"\xef\xbb\xbf"
 #: what a continuation line of a multi-line value is indented by, past its key
 CONTINUATION_INDENT = "    "
-#: the mode a new file is created with; the umask (or the directory's default
-#: ACL) applies to it as to any ``open()``
-NEW_FILE_MODE = 0o644
 
 # configparser reads a file in universal-newlines mode: only these end a line.
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
@@ -110,7 +108,7 @@ def edit_section(
     given = os.fspath(path)
     link = given if os.path.islink(given) else None
     target = os.path.realpath(given) if link else given
-    data, existing = _read_file(target)
+    data = _read_file(target)
     bom = data.startswith(BOM)
     body = data[len(BOM) :] if bom else data
     encoding = locale.getpreferredencoding(False)
@@ -125,7 +123,10 @@ def edit_section(
             f"{target}: the new values cannot be written in {encoding}: {error.reason}; "
             "nothing was written"
         ) from None
-    _write_atomically(target, (BOM if bom else b"") + new_body, existing)
+    try:
+        write_atomically(target, (BOM if bom else b"") + new_body)
+    except WriteError as error:
+        raise ConfigFileError(str(error)) from None
     return Edited(target, link, changed=True, bom=bom)
 
 
@@ -165,17 +166,15 @@ def read_back_value(value: str) -> str:
     return "\n" + value if "\n" in value else value
 
 
-def _read_file(target: str) -> Tuple[bytes, Optional[os.stat_result]]:
-    """The file's bytes and its status, or ``b""`` and None when it does not exist."""
+def _read_file(target: str) -> bytes:
+    """The file's bytes, or ``b""`` when it does not exist."""
     try:
         with open(target, "rb") as file:
-            status = os.fstat(file.fileno())
-            data = file.read()
+            return file.read()
     except FileNotFoundError:
-        return b"", None
+        return b""
     except OSError as error:
-        raise ConfigFileError(f"{target}: cannot read it: {_describe_os_error(error)}") from None
-    return data, status
+        raise ConfigFileError(f"{target}: cannot read it: {describe(error)}") from None
 
 
 def _decode(body: bytes, encoding: str, name: str) -> str:
@@ -400,107 +399,3 @@ def _view(parser: configparser.RawConfigParser, section: str) -> Dict[str, Dict[
         items = parser.items(name if parser.has_section(name) else parser.default_section)
         result[name] = {normalize_key(key): value for key, value in items}
     return result
-
-
-def _write_atomically(target: str, data: bytes, existing: Optional[os.stat_result]) -> None:
-    """Replace ``target`` with ``data`` through a synced temporary file beside it.
-
-    The temporary file gets the original's mode (and owner and group where
-    this user may set them), or ``NEW_FILE_MODE`` less the umask for a new
-    file. On any failure it is removed and the original is left as it was.
-    """
-    directory = os.path.dirname(os.path.abspath(target))
-    if existing is not None and not os.access(target, os.W_OK):
-        raise ConfigFileError(f"{target}: not writable for this user; nothing was written")
-    try:
-        if existing is None:
-            os.makedirs(directory, exist_ok=True)
-        mode = NEW_FILE_MODE if existing is None else 0o600
-        descriptor, temporary = _create_temporary(directory, os.path.basename(target), mode)
-    except OSError as error:
-        raise ConfigFileError(
-            f"{target}: cannot create a temporary file in {directory}: "
-            f"{_describe_os_error(error)}; nothing was written"
-        ) from None
-    try:
-        try:
-            if existing is not None:
-                _copy_owner_and_mode(descriptor, temporary, existing)
-            _write_all(descriptor, data)
-            os.fsync(descriptor)
-        finally:
-            os.close(descriptor)
-        os.replace(temporary, target)
-    except BaseException as error:
-        _remove_quietly(temporary)
-        if isinstance(error, OSError):
-            raise ConfigFileError(
-                f"{target}: cannot write it: {_describe_os_error(error)}; "
-                "the file was left as it was"
-            ) from None
-        raise
-    _sync_directory(directory)
-
-
-def _create_temporary(directory: str, base: str, mode: int) -> Tuple[int, str]:
-    """A new, empty, exclusively created ``.<base>.<random>.tmp`` in ``directory``."""
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
-    flags |= getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
-    for _ in range(100):
-        temporary = os.path.join(directory, f".{base}.{os.urandom(4).hex()}.tmp")
-        try:
-            return os.open(temporary, flags, mode), temporary
-        except FileExistsError:
-            continue
-    raise FileExistsError(f"no free temporary file name in {directory}")
-
-
-def _copy_owner_and_mode(descriptor: int, temporary: str, existing: os.stat_result) -> None:
-    """Give the temporary file the original's owner and group (if allowed) and mode."""
-    if hasattr(os, "fchown"):
-        current = os.fstat(descriptor)
-        if (current.st_uid, current.st_gid) != (existing.st_uid, existing.st_gid):
-            try:
-                os.fchown(descriptor, existing.st_uid, existing.st_gid)
-            except OSError:  # only root may give a file away; a member may chgrp
-                try:
-                    os.fchown(descriptor, -1, existing.st_gid)
-                except OSError:
-                    pass
-    if hasattr(os, "fchmod"):
-        os.fchmod(descriptor, stat.S_IMODE(existing.st_mode))
-    else:
-        os.chmod(temporary, stat.S_IMODE(existing.st_mode))
-
-
-def _write_all(descriptor: int, data: bytes) -> None:
-    """Write all of ``data``; an unbuffered descriptor needs no flush before fsync."""
-    remaining = memoryview(data)
-    while remaining:
-        written = os.write(descriptor, remaining)
-        remaining = remaining[written:]
-
-
-def _remove_quietly(temporary: str) -> None:
-    try:
-        os.unlink(temporary)
-    except OSError:
-        pass
-
-
-def _sync_directory(directory: str) -> None:
-    """Make the rename durable where the platform allows syncing a directory."""
-    try:
-        descriptor = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(descriptor)
-    except OSError:
-        pass
-    finally:
-        os.close(descriptor)
-
-
-def _describe_os_error(error: OSError) -> str:
-    return error.strerror or str(error)

@@ -103,7 +103,7 @@ def system_context(
         der = windows_store_der(store, getattr(ssl, "enum_certificates", None))
         context.load_verify_locations(cadata=der)
     elif platform == "darwin":
-        context.load_verify_locations(cadata=macos_store_pem(store, _run))
+        context.load_verify_locations(cadata=macos_store_pem(store, run_command))
     else:
         _load_openssl_defaults(context)
     return context
@@ -111,23 +111,28 @@ def system_context(
 
 def linux_store_exists() -> bool:
     """Whether OpenSSL's defaults or a well-known bundle file hold certificates."""
-    return _openssl_defaults_hold_certs() or any(map(os.path.isfile, LINUX_CA_FILES))
+    return bool(openssl_default_locations())
 
 
-def _openssl_defaults_hold_certs() -> bool:
-    """Whether OpenSSL's default cafile exists or its capath has hashed certs."""
+def openssl_default_locations() -> List[str]:
+    """Where the system store is on Linux/BSD, as truststore looks for it.
+
+    OpenSSL's default file and directory (``SSL_CERT_FILE``/``SSL_CERT_DIR``
+    honoured) when either holds certificates, else the first usual bundle file.
+    """
     defaults = ssl.get_default_verify_paths()
-    return bool(defaults.cafile or (defaults.capath and has_hashed_certs(defaults.capath)))
+    found = [defaults.cafile] if defaults.cafile else []
+    if defaults.capath and has_hashed_certs(defaults.capath):
+        found.append(defaults.capath)
+    return found or [path for path in LINUX_CA_FILES if os.path.isfile(path)][:1]
 
 
 def _load_openssl_defaults(context: ssl.SSLContext) -> None:
-    if _openssl_defaults_hold_certs():
-        context.set_default_verify_paths()
-        return
-    for path in LINUX_CA_FILES:
-        if os.path.isfile(path):
+    for path in openssl_default_locations():
+        if os.path.isdir(path):
+            context.load_verify_locations(capath=path)
+        else:
             context.load_verify_locations(cafile=path)
-            return
 
 
 def windows_store_der(store: Setting, enum_certificates: Optional[Callable[[str], Any]]) -> bytes:
@@ -156,16 +161,22 @@ def macos_store_pem(store: Setting, run: Callable[[List[str]], str]) -> str:
     return pem
 
 
-def _run(command: List[str]) -> str:
+def run_command(command: List[str]) -> str:
+    """The output of a command (``security`` on macOS)."""
     return subprocess.run(command, check=True, capture_output=True, text=True).stdout
 
 
 def has_hashed_certs(directory: str) -> bool:
     """Whether a directory holds OpenSSL hashed names (``1a2b3c4d.0``)."""
+    return bool(hashed_names(directory))
+
+
+def hashed_names(directory: str) -> List[str]:
+    """The OpenSSL hashed names (``1a2b3c4d.0``) in a directory, sorted."""
     try:
-        return any(_HASHED_NAME.match(name) for name in os.listdir(directory))
+        return sorted(name for name in os.listdir(directory) if _HASHED_NAME.match(name))
     except OSError:
-        return False
+        return []
 
 
 class Named(Protocol):
@@ -218,7 +229,7 @@ def file_kind(path: str) -> str:
 def _load_directory(context: ssl.SSLContext, path: str, named: Named) -> None:
     if not os.access(path, os.R_OK | os.X_OK):
         raise named.error(f"directory {path!r} cannot be read (permission denied)")
-    hashed = [name for name in sorted(os.listdir(path)) if _HASHED_NAME.match(name)]
+    hashed = hashed_names(path)
     if not hashed:
         raise named.error(
             f"directory {path!r} holds no OpenSSL-hashed certificates "

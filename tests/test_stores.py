@@ -97,7 +97,7 @@ def test_macos_system_store_faked(
         commands.append(command)
         return pki.ca_pem.read_text()
 
-    monkeypatch.setattr(stores, "_run", run)
+    monkeypatch.setattr(stores, "run_command", run)
     context = stores.system_context(SYSTEM, platform="darwin", version=(3, 8))
     assert commands == [
         ["/usr/bin/security", "find-certificate", "-a", "-p", *stores.MACOS_KEYCHAINS]
