@@ -1,6 +1,7 @@
 """The ``pip-trustshim`` command line (also ``python -m pip_trustshim``).
 
-``status``, ``check``, ``enable`` and ``disable``, with argparse. Every error
+``status``, ``check``, ``enable``, ``disable``, ``export`` and ``seed``, with
+argparse. Every error
 ends as one line on stderr, never a traceback; the exit statuses are in
 ``exitcodes``.
 
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from typing import Any, List, Optional
 
@@ -34,6 +36,9 @@ def main(argv: Optional[List[str]] = None) -> int:
         return _fail(str(error), USAGE_ERROR)
     except KeyboardInterrupt:
         return _fail("pip-trustshim: interrupted", NOT_AS_ASKED)
+    except BrokenPipeError:  # the reader went away (``export | head``): nothing to say
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return NOT_AS_ASKED
     except Exception as error:
         if _is_pip_error(error):
             return _fail(f"pip-trustshim: pip's configuration: {_one_line(error)}", USAGE_ERROR)
@@ -75,6 +80,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_check(commands)
     _add_enable(commands)
     _add_disable(commands)
+    _add_export(commands)
+    _add_seed(commands)
     return parser
 
 
@@ -231,3 +238,51 @@ def _run_disable(args: argparse.Namespace) -> int:
     from . import configure
 
     return configure.disable(args.level, sys.stdout)
+
+
+def _add_export(commands: Any) -> None:
+    sub = _command(
+        commands,
+        "export",
+        "write what pip trusts as one PEM bundle, for other tools",
+        "Write the trust the shim gives pip for a host with no host-ca entry (the store,\n"
+        "the extra CAs, the bundles pip was given) as one PEM bundle: each certificate\n"
+        "once, in a stable order, after a comment with its subject and SHA-256\n"
+        "fingerprint. For git, curl, uv (SSL_CERT_FILE), requests scripts, Docker builds.\n"
+        "Works while the shim is off (and says so).",
+    )
+    sub.add_argument(
+        "-o",
+        "--output",
+        default="-",
+        metavar="FILE",
+        help="write FILE atomically, mode 0644 (default: standard output)",
+    )
+    sub.set_defaults(run=_run_export)
+
+
+def _run_export(args: argparse.Namespace) -> int:
+    from . import export
+
+    return export.run(args.output, sys.stdout, sys.stderr)
+
+
+def _add_seed(commands: Any) -> None:
+    sub = _command(
+        commands,
+        "seed",
+        "install the shim into another environment, offline",
+        "Install pip-trustshim, with certifi and truststore as installed here, into\n"
+        "TARGET's environment without any network access: TARGET's own pip installs\n"
+        "wheels repacked from the installed files, so they are ordinary distributions\n"
+        "there (pip list, pip uninstall). TARGET: a virtual environment's folder or a\n"
+        "Python executable, CPython 3.8 to 3.17, with pip.",
+    )
+    sub.add_argument("target", metavar="TARGET", help="a venv folder or a Python executable")
+    sub.set_defaults(run=_run_seed)
+
+
+def _run_seed(args: argparse.Namespace) -> int:
+    from . import seed
+
+    return seed.run(args.target, sys.stdout)

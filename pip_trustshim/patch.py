@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import functools
 import ipaddress
+import logging
 import os
 import ssl
 import sys
@@ -90,6 +91,7 @@ def attach(session: Any) -> None:
         expected = given_bundles(getattr(options, "cert", None), SESSION_CERT, True, os.environ)
         fit_adapter(adapter, session, trust, trust.context(expected))
         fit_build_children(trust)
+        tell(trust, expected)
     except ShimError as error:
         refuse_network(session, str(error))
     except Exception as error:  # a shim bug: fail closed, say so in one line
@@ -98,6 +100,22 @@ def attach(session: Any) -> None:
             f"pip-trustshim: internal error ({type(error).__name__}: {error}); "
             "set PIP_TRUSTSHIM=0 to run pip without the shim, and please report it",
         )
+
+
+#: pip's level for ``-v`` (VERBOSE, 15, from pip 21.2; before, ``-v`` shows DEBUG and up)
+VERBOSE = 15
+_told = False
+
+
+def tell(trust: Trust, bundles: Tuple[Bundle, ...]) -> None:
+    """Once per pip process, log what the shim applies, for ``pip -v`` only."""
+    global _told
+    if _told:
+        return
+    _told = True
+    lines = ["pip-trustshim is on; the trust it applies, each part with where it came from:"]
+    lines += [f"  {line}" for line in trust.describe(bundles)]
+    logging.getLogger("pip_trustshim").log(VERBOSE, "\n".join(lines))
 
 
 def pip_options() -> Any:

@@ -24,7 +24,7 @@ import os
 import ssl
 import threading
 from dataclasses import dataclass
-from typing import Any, Dict, Hashable, Iterable, Optional, Tuple, Union
+from typing import Any, Dict, Hashable, Iterable, List, Optional, Tuple, Union
 
 from . import hosts
 from . import settings as settings_module
@@ -109,6 +109,25 @@ class Trust:
             if key not in self._contexts:
                 self._contexts[key] = self._build(choice, given, client_cert)
             return self._contexts[key]
+
+    def describe(self, bundles: Iterable[Bundle] = ()) -> List[str]:
+        """What this trust is made of, one line each, with where each part came from."""
+        settings = self.settings
+        lines = [f"store: {settings.store.value} (from {settings.store.source})"]
+        lines += [
+            f"extra CA: {path} (from {settings.extra_ca.source})"
+            for path in settings.extra_ca_paths()
+        ]
+        lines += [
+            f"pip's CA bundle: {bundle.path} (from {bundle.source})"
+            for bundle in (*settings.inherited, *bundles)
+        ]
+        for table in (self.host_ca, self.host_client_cert):
+            lines += [
+                f"{table.setting.name}: {e.pattern.shown()} -> {e.path} (from {e.setting.source})"
+                for e in table.entries
+            ]
+        return lines
 
     def _build(
         self, choice: Choice, given: Tuple[Bundle, ...], client_cert: ClientCert

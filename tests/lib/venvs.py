@@ -190,7 +190,7 @@ def _snapshot(site_packages: Path) -> List[str]:
     return sorted(p.name for p in site_packages.iterdir() if p.name != "__pycache__")
 
 
-def _pip_wheel(pip_version: str) -> Path:
+def pip_wheel(pip_version: str) -> Path:
     """The cached wheel of pip ``pip_version`` (``py3`` or, for old pips, ``py2.py3``)."""
     found = sorted(wheel_cache().glob(f"pip-{pip_version}-*.whl"))
     if not found:
@@ -212,7 +212,7 @@ def _build_venv(path: Path, python: Path, python_version: str, pip_version: str)
         requirements.append("truststore")
     for requirement in requirements:
         download_wheel(requirement, python_version)
-    pip_wheel = _pip_wheel(pip_version)
+    wheel = pip_wheel(pip_version)
     shutil.rmtree(path, ignore_errors=True)
     with tempfile.TemporaryDirectory(prefix="trustshim-home-") as home:
         env = scrubbed_env(python.parent, Path(home))
@@ -224,7 +224,7 @@ def _build_venv(path: Path, python: Path, python_version: str, pip_version: str)
         venv_env = scrubbed_env(path / "bin", Path(home))
         cmd = [
             str(path / "bin" / "python"),
-            str(pip_wheel / "pip"),
+            str(wheel / "pip"),
             "install",
             "--disable-pip-version-check",
             "--no-index",

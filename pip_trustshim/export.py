@@ -1,0 +1,168 @@
+"""``pip-trustshim export``: the trust pip gets, as one PEM bundle for other tools.
+
+What the shim trusts for a host with no ``host-ca`` entry (the store, the
+extra CAs, and the CA bundles pip was given), each certificate once
+(identified by the SHA-256 of its DER form), in the order they are found,
+each after a comment naming its subject and fingerprint, under a header
+saying what it was built from and when. ``system`` exports what the
+operating system's store holds: on Linux and the BSDs the certificates in
+OpenSSL's default file and directory (the same place truststore and the
+3.8/3.9 store code read), on Windows and macOS the same export as the
+3.8/3.9 store code. With ``-o`` the file is written atomically, mode 0644.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime
+import hashlib
+import os
+import ssl
+import sys
+from typing import Iterator, List, Sequence, TextIO, Tuple
+
+from . import exitcodes, stores
+from .atomic import WriteError, write_atomically
+from .certs import describe
+from .errors import ShimError
+from .settings import Setting, expand
+from .trust import PipView, as_pip_sees_it
+
+#: a certificate as found: its DER bytes and the file it came from
+Found = Tuple[bytes, str]
+
+
+def run(output: str, out: TextIO, err: TextIO) -> int:
+    """Export the bundle to ``output`` (a path, or ``-`` for ``out``)."""
+    view = as_pip_sees_it()
+    problem = view.problem()
+    if problem is not None:
+        raise problem
+    if not view.settings.is_on():
+        err.write("pip-trustshim is off: exporting what pip would trust once it is switched on\n")
+    sources = list(parts(view))
+    certificates = unique(der for _, where in sources for der in certificates_in(where))
+    text = render(sources, certificates)
+    if output == "-":
+        out.write(text)
+        return exitcodes.SUCCESS
+    try:
+        write_atomically(output, text.encode("ascii"), mode=0o644)
+    except WriteError as error:
+        raise ShimError(f"pip-trustshim: nothing written: {error}") from None
+    err.write(f"wrote {len(certificates)} certificates to {output}\n")
+    return exitcodes.SUCCESS
+
+
+def parts(view: PipView) -> Iterator[Tuple[str, str]]:
+    """(what it is, where it is) for the store, each extra CA and each pip bundle."""
+    store = view.settings.store
+    if store.value == "system":
+        yield "the system store", "system"
+    elif store.value == "certifi":
+        yield "certifi", stores.certifi_bundle(store)
+    else:
+        yield f"trustshim.store ({store.source})", expand(store.value)
+    for path in view.settings.extra_ca_paths():
+        yield f"trustshim.extra-ca ({view.settings.extra_ca.source})", path
+    for bundle in (*view.settings.inherited, *view.bundles):
+        yield f"pip's CA bundle ({bundle.source})", bundle.path
+
+
+def certificates_in(where: str) -> List[bytes]:
+    """The DER certificates of one part: a PEM file, a hashed directory, or the system."""
+    if where == "system":
+        return system_certificates()
+    if os.path.isdir(where):
+        names = stores.hashed_names(where)
+        return [der for name in names for der in pem_file(os.path.join(where, name))]
+    return pem_file(where)
+
+
+def system_certificates() -> List[bytes]:
+    """What the operating system's store holds, as the store code reads it."""
+    setting = Setting("store", "system", "export")
+    if sys.platform == "win32":
+        return split_der(stores.windows_store_der(setting, getattr(ssl, "enum_certificates", None)))
+    if sys.platform == "darwin":
+        return pem_text(stores.macos_store_pem(setting, stores.run_command))
+    found: List[bytes] = []
+    for path in stores.openssl_default_locations():
+        found += certificates_in(path)
+    if not found:
+        raise setting.error("no system store found (OpenSSL's default paths hold no certificate)")
+    return found
+
+
+def pem_file(path: str) -> List[bytes]:
+    """The certificates of one PEM file."""
+    with open(path, "rb") as handle:
+        return pem_text(handle.read().decode("latin-1"))
+
+
+def pem_text(text: str) -> List[bytes]:
+    """The DER form of every ``CERTIFICATE`` block in PEM text."""
+    found: List[bytes] = []
+    body: List[str] = []
+    inside = False
+    for line in text.splitlines():
+        marker = line.strip()
+        if marker == "-----BEGIN CERTIFICATE-----":
+            inside, body = True, []
+        elif marker == "-----END CERTIFICATE-----" and inside:
+            inside = False
+            try:
+                found.append(base64.b64decode("".join(body), validate=True))
+            except (binascii.Error, ValueError):
+                continue  # the trust code refuses such a file before anything is exported
+        elif inside:
+            body.append(marker)
+    return found
+
+
+def split_der(blob: bytes) -> List[bytes]:
+    """Concatenated DER certificates, one by one (each a SEQUENCE with its length)."""
+    found = []
+    while blob:
+        size = _der_length(blob)
+        found.append(blob[:size])
+        blob = blob[size:]
+    return found
+
+
+def _der_length(blob: bytes) -> int:
+    first = blob[1]
+    if first < 0x80:
+        return 2 + first
+    count = first & 0x7F
+    return 2 + count + int.from_bytes(blob[2 : 2 + count], "big")
+
+
+def unique(ders: Iterator[bytes]) -> List[bytes]:
+    """Each certificate once (by SHA-256 of its DER form), first seen first."""
+    seen = set()
+    found = []
+    for der in ders:
+        digest = hashlib.sha256(der).digest()
+        if digest not in seen:
+            seen.add(digest)
+            found.append(der)
+    return found
+
+
+def render(sources: Sequence[Tuple[str, str]], certificates: Sequence[bytes]) -> str:
+    """The bundle: a header, then each certificate after its comment line."""
+    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    lines = [
+        "# pip-trustshim export: what pip trusts for a host with no host-ca entry",
+        f"# {len(certificates)} certificates, built {now} from:",
+    ]
+    lines += [f"#   {label}: {where}" for label, where in sources]
+    lines = [line.encode("ascii", "backslashreplace").decode("ascii") for line in lines]
+    for der in certificates:
+        info = describe(der)
+        subject = info.subject.encode("ascii", "backslashreplace").decode("ascii")
+        lines += ["", f"# {subject}  sha256 {info.sha256}"]
+        lines += ssl.DER_cert_to_PEM_cert(der).strip().splitlines()
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,116 @@
+"""End to end: ``pip-trustshim seed TARGET``, docs/specification.md "Command line".
+
+A venv made with ``python -m venv`` and pip alone (no network needed) gets the shim from
+the project venv, then that venv's own pip fetches from the loopback TLS
+index with the shim on; ``pip uninstall pip-trustshim`` there leaves nothing
+of the shim behind.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+from typing import List
+
+from lib.interpreters import find_python, require_python
+from lib.pki import Pki
+from lib.running import UNKNOWN_ISSUER, assert_downloaded, assert_refused, download, shim
+from lib.servers import TlsIndex
+from lib.venvs import Venv, pip_wheel, scrubbed_env
+
+
+def seed(venv: Venv, home: Path, target: Path) -> subprocess.CompletedProcess[str]:
+    return venv.run(["-m", "pip_trustshim", "seed", str(target)], home)
+
+
+def distributions(python: Path, home: Path) -> List[List[str]]:
+    code = "import json, importlib.metadata as m; "
+    code += "print(json.dumps(sorted([d.metadata['Name'].lower(), d.version] "
+    code += "for d in m.distributions())))"
+    done = subprocess.run(
+        [str(python), "-c", code],
+        env=scrubbed_env(python.parent, home),
+        cwd=home,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    return [pair for pair in json.loads(done.stdout) if pair[0] != "pip"]
+
+
+def new_venv(version: str, pip_version: str, path: Path, home: Path, with_pip: bool = True) -> Venv:
+    """A fresh venv, offline: ``-m venv --without-pip``, then pip from its cached wheel
+    (Debian's CPython has no ensurepip); nothing else is installed."""
+    python = require_python(version)
+    env = scrubbed_env(python.parent, home)
+    command = [str(python), "-m", "venv", "--without-pip", str(path)]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    made = Venv.at(path, version, pip_version)
+    if with_pip:
+        wheel = pip_wheel(pip_version)
+        install = [str(wheel / "pip"), "install", "--no-index", "--no-deps", str(wheel)]
+        done = made.run(install, home)
+        assert done.returncode == 0, done.stdout + done.stderr
+    return made
+
+
+def test_seed_installs_the_shim_offline_as_ordinary_distributions(
+    venv: Venv, home: Path, tmp_path: Path, index: TlsIndex, other_index: TlsIndex, pki: Pki
+) -> None:
+    target = new_venv(venv.python_version, venv.pip_version, tmp_path / "new venv", home)
+    before = sorted(p.name for p in target.site_packages().iterdir())
+    proc = seed(venv, home, target.path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    here = {name: version for name, version in distributions(venv.python, home)}
+    there = {name: version for name, version in distributions(target.python, home)}
+    for name in ("pip-trustshim", "certifi", *(["truststore"] if "truststore" in here else [])):
+        assert there[name] == here[name], (name, there, here)
+    listed = target.pip(["list", "--format", "json"], home)
+    assert "pip-trustshim" in {p["name"].lower() for p in json.loads(listed.stdout)}
+    # That venv's own pip, with the shim on, against the loopback index.
+    assert_downloaded(download(target, home, index.url, env=shim(str(pki.ca_pem))), home)
+    proc = download(target, home, other_index.url, env=shim(str(pki.ca_pem)))
+    assert_refused(proc, home, UNKNOWN_ISSUER)
+    # Removed by that venv's pip: nothing of the shim stays.
+    proc = target.pip(["uninstall", "-y", "pip-trustshim"], home)
+    assert proc.returncode == 0, proc.stderr
+    after = sorted(p.name for p in target.site_packages().iterdir())
+    shim_files = {"pip_trustshim", "pip_trustshim.pth", "_pip_trustshim_boot.py"}
+    assert not shim_files & set(after)
+    assert not [name for name in after if name.startswith("pip_trustshim-")]
+    assert set(after) - set(before) <= {n for n in after if n.startswith(("certifi", "truststore"))}
+
+
+def test_seed_takes_a_python_executable_too(venv: Venv, home: Path, tmp_path: Path) -> None:
+    target = new_venv(venv.python_version, venv.pip_version, tmp_path / "by-python", home)
+    proc = seed(venv, home, target.python)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert (target.site_packages() / "pip_trustshim.pth").is_file()
+
+
+def test_seed_refuses_what_it_cannot_serve(venv: Venv, home: Path, tmp_path: Path) -> None:
+    text = tmp_path / "notes.txt"
+    text.write_text("not a Python\n")
+    empty = tmp_path / "empty folder"
+    empty.mkdir()
+    cases = [
+        (text, "not a Python this command can run"),
+        (empty, "a folder with no bin/python"),
+        (tmp_path / "nowhere", "no such file or folder"),
+    ]
+    pipless = new_venv(venv.python_version, "none", tmp_path / "no pip", home, with_pip=False)
+    cases.append((pipless.path, "it has no pip"))
+    old = find_python("3.7")
+    if old is not None:  # outside the supported range (pyenv has it on the test machine)
+        cases.append((old, "Python 3.7: pip-trustshim runs on 3.8 to 3.17"))
+    for target, words in cases:
+        before = sorted(p.name for p in pipless.site_packages().iterdir())
+        proc = seed(venv, home, target)
+        assert proc.returncode == 2 and proc.stdout == "", (target, proc.stdout)
+        (line,) = proc.stderr.splitlines()
+        assert line.startswith(f"pip-trustshim: cannot seed {str(target)!r}: "), line
+        assert words in line and line.endswith("nothing was written"), line
+        assert sorted(p.name for p in pipless.site_packages().iterdir()) == before
