@@ -84,8 +84,8 @@ def refuse_when_on(module, problem):
         return
     init = cls.__init__
     message = (
-        f"pip-trustshim: the installation is damaged ({problem}); run "
-        "'PIP_TRUSTSHIM=0 pip install --force-reinstall pip-trustshim' to repair it"
+        f"pip-trustshim: the installation is damaged ({problem}); reinstall it with the "
+        "shim off: PIP_TRUSTSHIM=0 pip install --force-reinstall --no-deps <its wheel>"
     )
 
     def __init__(self, *args, **kwargs):

@@ -48,7 +48,9 @@ def enable(
     written = write(filename, values, out).path
     for name, value in values.items():
         shown = str(value).replace("\n", "; ")
-        out.write(f"wrote {SECTION}.{name} = {shown} to {written} ({level})\n")
+        out.write(
+            f"wrote {SECTION}.{name} = {shown} to {written} ({shown_level(filename, level)})\n"
+        )
     return report_effect({name: str(value) for name, value in values.items()}, out)
 
 
@@ -59,10 +61,13 @@ def disable(level: str, out: TextIO) -> int:
         out.write(f"{SECTION}.enabled is not set in {filename} ({level}); nothing to remove\n")
         return report_effect({}, out)
     edited = write(filename, {"enabled": None}, out)
+    where = f"{filename} ({shown_level(filename, level)})"
     if not edited.changed:
-        out.write(f"{SECTION}.enabled is not set in {filename} ({level}); nothing to remove\n")
+        out.write(f"{SECTION}.enabled is not set in {where}; nothing to remove\n")
     else:
-        out.write(f"removed {SECTION}.enabled from {edited.path} ({level})\n")
+        out.write(
+            f"removed {SECTION}.enabled from {edited.path} ({shown_level(filename, level)})\n"
+        )
     return report_effect({}, out)
 
 
@@ -78,7 +83,8 @@ def write(filename: str, values: Dict[str, Optional[str]], out: TextIO) -> conff
 
 
 def file_to_edit(level: str) -> str:
-    """The file ``pip config set`` would write at ``level``."""
+    """The file ``pip config set`` would write at ``level`` (pip 26 may name
+    ``PIP_CONFIG_FILE`` for the user level, see ``shown_level``)."""
     from pip._internal.configuration import Configuration
     from pip._internal.exceptions import ConfigurationError
 
@@ -100,6 +106,13 @@ def file_to_edit(level: str) -> str:
             f"(PIP_CONFIG_FILE={hidden!r} makes pip skip it); {advice}"
         )
     return str(filename)
+
+
+def shown_level(filename: str, level: str) -> str:
+    """The level a written file is, as pip will read it: ``PIP_CONFIG_FILE`` when it is that."""
+    if filename == os.environ.get("PIP_CONFIG_FILE"):
+        return "PIP_CONFIG_FILE"
+    return level
 
 
 def checked_store(store: str, source: str) -> str:

@@ -23,7 +23,7 @@ RUNTIME = tuple(
 HEADLINES = {
     "on": "pip-trustshim is on",
     "off": "pip-trustshim is off",
-    "error": "pip-trustshim cannot tell whether it is on (bad setting)",
+    "error": "pip-trustshim cannot tell whether it is on (see the error below)",
 }
 
 

@@ -400,7 +400,9 @@ def test_status_reports_a_bad_setting_and_exits_0(venv: Venv, home: Path) -> Non
     )
     proc = script(venv, ["status"], home, env={"PIP_TRUSTSHIM": "sometimes"})
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.startswith("pip-trustshim cannot tell whether it is on (bad setting)\n")
+    assert proc.stdout.startswith(
+        "pip-trustshim cannot tell whether it is on (see the error below)\n"
+    )
     assert "  error: pip-trustshim: trustshim.enabled = 'sometimes'" in proc.stdout
     assert "hook active in this process: yes" in proc.stdout
 
