@@ -88,7 +88,8 @@ def attach(session: Any) -> None:
         adapter = getattr(session, "adapters", {}).get("https://")
         if adapter is None or not _recognised(adapter):
             raise unrecognised_pip("it has no HTTPS adapter the shim knows")
-        expected = given_bundles(getattr(options, "cert", None), SESSION_CERT, True, os.environ)
+        cert = getattr(options, "cert", None)
+        expected = given_bundles(cert, SESSION_CERT, _trusts_env(options), os.environ)
         fit_adapter(adapter, session, trust, trust.context(expected))
         fit_build_children(trust)
         tell(trust, expected)
@@ -133,6 +134,12 @@ def pip_options() -> Any:
             return options
         frame = frame.f_back  # type: ignore[assignment]
     return None
+
+
+def _trusts_env(options: Any) -> bool:
+    """Whether pip will leave requests' ``trust_env`` on (a guess: a wrong one costs
+    one more context): ``--proxy`` (pip 24.1+) or ``--no-proxy-env`` (26.2+) turn it off."""
+    return not getattr(options, "proxy", None) and not getattr(options, "no_proxy_env", False)
 
 
 def _isolated(options: Any) -> bool:

@@ -145,7 +145,8 @@ def install(python: str, wheels: List[str], target: str) -> None:
     """TARGET's pip installs the wheels, offline, reading none of pip's settings."""
     environ = {k: v for k, v in os.environ.items() if not k.startswith("PIP_")}
     environ["PIP_CONFIG_FILE"] = os.devnull
-    command = [python, "-m", "pip", "install", "--isolated", "--no-index", "--no-deps"]
+    # -I: no PYTHONPATH or user site of this shell can put another pip in its place
+    command = [python, "-I", "-m", "pip", "install", "--isolated", "--no-index", "--no-deps"]
     command += ["--disable-pip-version-check", "--no-input", "--force-reinstall", *wheels]
     done = subprocess.run(
         command, env=environ, capture_output=True, text=True, stdin=subprocess.DEVNULL
