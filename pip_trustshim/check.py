@@ -42,6 +42,9 @@ HINTS = {
     "proxy refused": "check HTTPS_PROXY/https_proxy and NO_PROXY",
 }
 
+#: failures an entry's bundle decides (the others are the server's or the network's)
+ENTRY_REASONS = ("unknown issuer", "self-signed certificate", "self-signed certificate in chain")
+
 
 @dataclass(frozen=True)
 class Candidate:
@@ -146,7 +149,7 @@ def check_url(url: str, view: PipView, timeout: float, out: TextIO) -> bool:
     else:
         lines.append(f"  FAIL: {outcome.reason}")
         lines.append(f"  ({outcome.detail})")
-        lines += [f"  hint: {hint}" for hint in hints(outcome.reason, verdicts)]
+        lines += [f"  hint: {hint}" for hint in hints(outcome.reason, verdicts, choice)]
         chain = probe.unverified_chain(host, port, timeout, proxy) if outcome.verified_tls else []
     lines += chain_lines(chain)
     if verdicts:
@@ -157,8 +160,18 @@ def check_url(url: str, view: PipView, timeout: float, out: TextIO) -> bool:
     return outcome.ok
 
 
-def hints(reason: str, verdicts: List[Tuple[Candidate, str]]) -> List[str]:
-    """What to do: switch to a store that would accept the server, else by reason."""
+def hints(reason: str, verdicts: List[Tuple[Candidate, str]], choice: Choice) -> List[str]:
+    """What to do: switch to a store that would accept the server, else by reason.
+
+    A host that a ``host-ca`` entry decides trusts nothing else: the advice is
+    about the entry, never about the store or the extra CAs.
+    """
+    if choice.cas and reason in ENTRY_REASONS:
+        written = "; ".join(entry.written for entry in choice.cas)
+        return [
+            f"this host trusts only its host-ca entry ({written}): put the CA that issued "
+            "the server's certificate in that entry's bundle, or correct the entry"
+        ]
     accepting = [candidate for candidate, verdict in verdicts if verdict == "yes"]
     switch = [c for c in accepting if c.advice]
     if switch:

@@ -51,7 +51,8 @@ def run(output: str, out: TextIO, err: TextIO) -> int:
         write_atomically(output, text.encode("ascii"), mode=0o644)
     except WriteError as error:
         raise ShimError(f"pip-trustshim: nothing written: {error}") from None
-    err.write(f"wrote {len(certificates)} certificates to {output}\n")
+    count = len(certificates)
+    err.write(f"wrote {count} certificate{'' if count == 1 else 's'} to {output}\n")
     return exitcodes.SUCCESS
 
 
@@ -59,7 +60,8 @@ def parts(view: PipView) -> Iterator[Tuple[str, str]]:
     """(what it is, where it is) for the store, each extra CA and each pip bundle."""
     store = view.settings.store
     if store.value == "system":
-        yield "the system store", "system"
+        where = ", ".join(stores.openssl_default_locations()) if _openssl_platform() else ""
+        yield f"the system store{f' ({where})' if where else ''}", "system"
     elif store.value == "certifi":
         yield "certifi", stores.certifi_bundle(store)
     else:
@@ -78,6 +80,10 @@ def certificates_in(where: str) -> List[bytes]:
         names = stores.hashed_names(where)
         return [der for name in names for der in pem_file(os.path.join(where, name))]
     return pem_file(where)
+
+
+def _openssl_platform() -> bool:
+    return sys.platform not in ("win32", "darwin")
 
 
 def system_certificates() -> List[bytes]:
@@ -154,11 +160,14 @@ def unique(ders: Iterator[bytes]) -> List[bytes]:
 def render(sources: Sequence[Tuple[str, str]], certificates: Sequence[bytes]) -> str:
     """The bundle: a header, then each certificate after its comment line."""
     now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    count = len(certificates)
     lines = [
         "# pip-trustshim export: what pip trusts for a host with no host-ca entry",
-        f"# {len(certificates)} certificates, built {now} from:",
+        f"# {count} certificate{'' if count == 1 else 's'}, built {now} from:",
     ]
-    lines += [f"#   {label}: {where}" for label, where in sources]
+    lines += [
+        f"#   {label}" if where == "system" else f"#   {label}: {where}" for label, where in sources
+    ]
     lines = [line.encode("ascii", "backslashreplace").decode("ascii") for line in lines]
     for der in certificates:
         info = describe(der)

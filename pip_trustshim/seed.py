@@ -47,6 +47,12 @@ def run(target: str, out: TextIO) -> int:
     found = probe(python, target)
     version: Tuple[int, ...] = tuple(found["version"])
     wanted = [name for name, oldest in SEEDED if version >= oldest]
+    if "truststore" in wanted and not installed("truststore"):  # this Python is 3.8/3.9
+        wanted.remove("truststore")
+        out.write(
+            "truststore is not installed here (it needs Python 3.10+): not seeded; the shim "
+            "there uses the copy pip 23.3+ vendors, else PIP_TRUSTSHIM=0 pip install truststore\n"
+        )
     with tempfile.TemporaryDirectory(prefix="pip-trustshim-seed-") as folder:
         wheels = [repack(name, folder) for name in wanted]
         install(python, wheels, target)
@@ -96,6 +102,15 @@ def probe(python: str, target: str) -> Dict[str, Any]:
 def refused(target: str, problem: str) -> ShimError:
     """The one-line refusal for a TARGET that cannot be served."""
     return ShimError(f"pip-trustshim: cannot seed {target!r}: {problem}; nothing was written")
+
+
+def installed(name: str) -> bool:
+    """Whether the distribution ``name`` is installed here."""
+    try:
+        metadata.distribution(name)
+    except metadata.PackageNotFoundError:
+        return False
+    return True
 
 
 def repack(name: str, folder: str) -> str:

@@ -76,6 +76,15 @@ class Trust:
         check_table(self.host_ca)
         check_table(self.host_client_cert)
 
+    def load_entries(self) -> None:
+        """Load every per-host entry's file as a connection would (the command line
+        checks them all; pip loads an entry when it first connects to its host)."""
+        self.check_entries()
+        for entry in self.host_ca.entries:
+            load_bundle(ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT), entry.path, entry, entry.path)
+        for entry in self.host_client_cert.entries:
+            load_client_cert(ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT), entry.path, entry)
+
     def choose(self, host: Optional[str], port: Optional[int]) -> Choice:
         """The entries that decide a connection to ``host:port``."""
         if host is None:
@@ -259,7 +268,7 @@ class PipView:
         try:
             self.settings.is_on()
             settings_module.check_config_file()
-            self.trust.check_entries()
+            self.trust.load_entries()
             self.trust.context(self.bundles)
         except ShimError as error:
             return error

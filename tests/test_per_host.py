@@ -324,6 +324,27 @@ def test_check_uses_the_entry_and_says_so(
     proc = cli(venv, ["check", index.url], home, env)
     assert proc.returncode == 1 and "  FAIL: unknown issuer\n" in proc.stdout, proc.stdout
     assert "would accept it: pip-trustshim enable --store" not in proc.stdout
+    written = f"localhost:{index.port} {pki.other_ca_pem}"
+    assert f"  hint: this host trusts only its host-ca entry ({written}): put the CA" in proc.stdout
+    assert "--extra-ca" not in proc.stdout
+
+
+def test_the_command_line_loads_every_entry_first(
+    venv: Venv, home: Path, index: TlsIndex, pki: Pki
+) -> None:
+    """pip loads an entry when it first connects to its host; status and check at once."""
+    garbage = home / "garbage.pem"
+    garbage.write_text("not a certificate\n")
+    env = on(pki.ca_pem, entries("pypi.corp.test", garbage))
+    status = cli(venv, ["status"], home, env)
+    assert (
+        f"  error: pip-trustshim: trustshim.host-ca = 'pypi.corp.test {garbage}'" in status.stdout
+    )
+    proc = cli(venv, ["check", index.url], home, env)
+    assert proc.returncode == 2 and "no PEM certificate" in proc.stderr, proc.stderr
+    assert index.connections == 0
+    # pip itself: hosts without the entry are not stopped by it.
+    assert_downloaded(download(venv, home, index.url, env=env), home)
 
 
 def test_enable_writes_the_tables(
