@@ -98,7 +98,7 @@ def header(view: PipView) -> str:
 
 
 def _entry(entry: hosts.Entry) -> str:
-    return f"{entry.pattern.shown()} -> {entry.path} ({entry.setting.source})"
+    return f"{entry.shown()} ({entry.setting.source})"
 
 
 def trusted_files(view: PipView) -> List[str]:

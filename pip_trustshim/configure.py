@@ -14,14 +14,14 @@ from __future__ import annotations
 import os
 import ssl
 import sys
-from typing import Callable, Dict, List, Optional, TextIO
+from typing import Dict, List, Optional, TextIO
 
 from . import conffile, exitcodes, hosts, pipconfig
 from . import settings as settings_module
 from .errors import ShimError
 from .settings import SECTION, STORE_WORDS, Setting, Settings
 from .stores import load_bundle, store_context
-from .trust import as_pip_sees_it, check_table, load_client_cert
+from .trust import as_pip_sees_it, check_table, load_entry
 
 
 def enable(
@@ -40,11 +40,9 @@ def enable(
     if extra_cas:
         values["extra-ca"] = checked_extra_cas(extra_cas, "--extra-ca")
     if host_cas:
-        values["host-ca"] = checked_entries("host-ca", host_cas, load_host_ca)
+        values["host-ca"] = checked_entries("host-ca", host_cas)
     if host_client_certs:
-        values["host-client-cert"] = checked_entries(
-            "host-client-cert", host_client_certs, load_host_client_cert
-        )
+        values["host-client-cert"] = checked_entries("host-client-cert", host_client_certs)
     written = write(filename, values, out).path
     for name, value in values.items():
         shown = str(value).replace("\n", "; ")
@@ -61,13 +59,11 @@ def disable(level: str, out: TextIO) -> int:
         out.write(f"{SECTION}.enabled is not set in {filename} ({level}); nothing to remove\n")
         return report_effect({}, out)
     edited = write(filename, {"enabled": None}, out)
-    where = f"{filename} ({shown_level(filename, level)})"
+    shown = shown_level(filename, level)
     if not edited.changed:
-        out.write(f"{SECTION}.enabled is not set in {where}; nothing to remove\n")
+        out.write(f"{SECTION}.enabled is not set in {filename} ({shown}); nothing to remove\n")
     else:
-        out.write(
-            f"removed {SECTION}.enabled from {edited.path} ({shown_level(filename, level)})\n"
-        )
+        out.write(f"removed {SECTION}.enabled from {edited.path} ({shown})\n")
     return report_effect({}, out)
 
 
@@ -141,7 +137,7 @@ def checked_extra_cas(paths: List[str], source: str) -> str:
     return value
 
 
-def checked_entries(name: str, given: List[str], load: Callable[[hosts.Entry], None]) -> str:
+def checked_entries(name: str, given: List[str]) -> str:
     """The value to write for ``--host-ca``/``--host-client-cert`` (``HOST=PATH`` each).
 
     Each entry is parsed and its file loaded as pip would; paths are written
@@ -161,18 +157,8 @@ def checked_entries(name: str, given: List[str], load: Callable[[hosts.Entry], N
         raise Setting(name, value, source).error(problem + "would not read back as written")
     check_table(table)
     for entry in table.entries:
-        load(entry)
+        load_entry(entry)
     return value
-
-
-def load_host_ca(entry: hosts.Entry) -> None:
-    """Load a ``host-ca`` entry's bundle as pip would; ShimError naming the entry."""
-    load_bundle(ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT), entry.path, entry, entry.path)
-
-
-def load_host_client_cert(entry: hosts.Entry) -> None:
-    """Load a ``host-client-cert`` entry's certificate and key; ShimError naming it."""
-    load_client_cert(ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT), entry.path, entry)
 
 
 def absolute(path: str) -> str:

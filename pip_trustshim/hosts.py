@@ -58,6 +58,10 @@ class Entry:
     written: str
     setting: Setting
 
+    def shown(self) -> str:
+        """``HOST -> PATH``, as the command line and ``pip -v`` show an entry."""
+        return f"{self.pattern.shown()} -> {self.path}"
+
     def error(self, problem: str) -> ShimError:
         """The one-line error naming this entry, as written, and the setting's source."""
         return bad_value(self.setting.key, self.written, self.setting.source, problem)

@@ -80,10 +80,8 @@ class Trust:
         """Load every per-host entry's file as a connection would (the command line
         checks them all; pip loads an entry when it first connects to its host)."""
         self.check_entries()
-        for entry in self.host_ca.entries:
-            load_bundle(ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT), entry.path, entry, entry.path)
-        for entry in self.host_client_cert.entries:
-            load_client_cert(ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT), entry.path, entry)
+        for entry in (*self.host_ca.entries, *self.host_client_cert.entries):
+            load_entry(entry)
 
     def choose(self, host: Optional[str], port: Optional[int]) -> Choice:
         """The entries that decide a connection to ``host:port``."""
@@ -133,7 +131,7 @@ class Trust:
         ]
         for table in (self.host_ca, self.host_client_cert):
             lines += [
-                f"{table.setting.name}: {e.pattern.shown()} -> {e.path} (from {e.setting.source})"
+                f"{table.setting.name}: {e.shown()} (from {e.setting.source})"
                 for e in table.entries
             ]
         return lines
@@ -182,6 +180,15 @@ def check_table(table: hosts.Table) -> None:
             raise entry.error(problem + ": a connection presents one")
         seen.add(entry.pattern)
         _check_path(entry, directory_ok=not client)
+
+
+def load_entry(entry: hosts.Entry) -> None:
+    """Load one entry's file as a connection would: a CA bundle, or a certificate and key."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    if entry.setting.name == "host-client-cert":
+        load_client_cert(context, entry.path, entry)
+    else:
+        load_bundle(context, entry.path, entry, entry.path)
 
 
 def _check_path(entry: hosts.Entry, directory_ok: bool) -> None:
