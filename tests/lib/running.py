@@ -19,6 +19,7 @@ from lib.venvs import Venv
 
 UNKNOWN_ISSUER = "unable to get local issuer certificate"
 #: (CPython, pip) pairs of the default run: old urllib3 1.x pip, newest pip
+#: (a missing CPython is replaced by the one running the tests: ``default_pairs``)
 DEFAULT_PIPS = [("3.11", "23.2.1"), ("3.13", "26.3")]
 #: the rest of the full matrix (``-m matrix``, ``tox -e matrix``)
 MATRIX_PIPS = [
