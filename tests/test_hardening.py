@@ -507,3 +507,25 @@ def test_check_warns_about_writable_trust_files(
     conf.chmod(0o600)
     proc = venv.run(command, home, config_file=str(conf))
     assert proc.returncode == 0 and "warning:" not in proc.stdout, proc.stdout
+
+
+# ------------------------------------------------ a client certificate FIFO
+
+
+def test_a_client_certificate_that_is_a_fifo_stops_pip(
+    venv: Venv, home: Path, index: TlsIndex, pki: Pki
+) -> None:
+    """pip's own ``--client-cert`` and a ``host-client-cert`` entry naming a FIFO are
+    refused before anything reads them: one line, no connection, and no hang (pip
+    is killed, and the test fails, if it still runs after the timeout)."""
+    path = fifo(home, "client.pem")
+    words = ["pip's client certificate", repr(str(path)), "PIP_CLIENT_CERT", "not a regular file"]
+    for args, env in (
+        (["--client-cert", str(path)], shim(str(pki.ca_pem))),
+        ([], shim(str(pki.ca_pem), PIP_CLIENT_CERT=str(path))),
+    ):
+        proc = download(venv, home, index.url, env=env, args=args, timeout=60)
+        assert_shim_error(proc, index, *words)
+    entry = shim(str(pki.ca_pem), PIP_TRUSTSHIM_HOST_CLIENT_CERT=f"localhost {path}")
+    proc = download(venv, home, index.url, env=entry, timeout=60)
+    assert_shim_error(proc, index, "trustshim.host-client-cert", "not a regular file")

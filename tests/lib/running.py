@@ -54,13 +54,17 @@ def download(
     env: Optional[Dict[str, str]] = None,
     args: Optional[List[str]] = None,
     config_file: Optional[str] = None,
+    timeout: float = 180,
 ) -> subprocess.CompletedProcess[str]:
-    """``pip download tinypkg`` from ``url`` into a fresh directory under HOME."""
+    """``pip download tinypkg`` from ``url`` into a fresh directory under HOME.
+
+    A pip still running after ``timeout`` seconds is killed and the test fails.
+    """
     dest = home / "downloads"
     shutil.rmtree(dest, ignore_errors=True)
     command = ["download", "--no-deps", "--retries", "0", "--timeout", "20"]
     command += ["-d", str(dest), "--index-url", url, *(args or []), "tinypkg"]
-    return venv.pip(command, home, env=env, config_file=config_file)
+    return venv.pip(command, home, env=env, config_file=config_file, timeout=timeout)
 
 
 def shim(store: str, **more: str) -> Dict[str, str]:
