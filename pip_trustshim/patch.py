@@ -42,7 +42,7 @@ from typing import Any, Callable, Dict, List, Tuple
 from _pip_trustshim_boot import refuse_network
 
 from . import trust as trust_module
-from .errors import ShimError, UnrecognisedPip, unrecognised_pip
+from .errors import ShimError, UnparsableConfig, UnrecognisedPip, unrecognised_pip
 from .pipconfig import SESSION_CERT, given_bundles
 from .settings import INHERITED, OFF_WORDS, Bundle, environment_switch, for_children
 from .trust import ClientCert, Trust
@@ -75,10 +75,10 @@ def attach(session: Any) -> None:
         return  # switched off: nothing of the shim runs
     try:
         trust = trust_module.decide(isolated)
-    except UnrecognisedPip as error:  # pip's configuration cannot even be read
+    except (UnrecognisedPip, UnparsableConfig) as error:  # no setting can be read
         if switch is not None:
             refuse_network(session, str(error))
-        return  # not a pip the shim knows, and nothing says the shim is on
+        return  # nothing says the shim is on: pip (or the program) goes on as without it
     except ShimError as error:
         refuse_network(session, str(error))
         return

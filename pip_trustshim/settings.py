@@ -19,7 +19,7 @@ import os
 from dataclasses import dataclass
 from typing import Any, Iterable, List, Mapping, Optional, Tuple
 
-from .errors import ShimError, bad_value, unrecognised_pip
+from .errors import ShimError, UnparsableConfig, bad_value, escape, unrecognised_pip
 
 ON_WORDS = ("1", "true", "yes", "on")
 OFF_WORDS = ("0", "false", "no", "off")  # the same words as _pip_trustshim_boot.OFF_WORDS
@@ -202,16 +202,37 @@ def from_parent(text: str, parent: Optional[int] = None) -> Tuple[Bundle, ...]:
     return bundles(found)
 
 
-def load_pip_configuration(isolated: bool) -> Any:
-    """pip's own Configuration, loaded exactly as pip loads it."""
+def load_pip_configuration(isolated: bool, environ: Mapping[str, str] = os.environ) -> Any:
+    """pip's own Configuration, loaded exactly as pip loads it.
+
+    A file pip cannot parse raises ``UnparsableConfig``, naming the file; pip
+    itself would stop on it with its own message.
+    """
     try:
         from pip._internal.configuration import Configuration
+        from pip._internal.exceptions import ConfigurationError
 
         config = Configuration(isolated=isolated)
     except (ImportError, AttributeError, TypeError) as error:
         raise unrecognised_pip(f"its configuration cannot be read: {error}") from None
-    config.load()  # a pip.conf pip cannot parse: pip's own ConfigurationError
+    try:
+        config.load()
+    except ConfigurationError as error:
+        raise unparsable(error, environ) from None
     return config
+
+
+def unparsable(error: Exception, environ: Mapping[str, str]) -> UnparsableConfig:
+    """The one line for pip's ``ConfigurationError`` about a file it cannot parse."""
+    cause = getattr(error, "error", None)
+    path = getattr(cause, "source", None) or getattr(error, "fname", None) or "?"
+    where = "environment variable PIP_CONFIG_FILE"
+    if path != environ.get("PIP_CONFIG_FILE"):
+        where = "pip's configuration files"
+    problem = escape(" ".join(str(cause or error).split()))
+    return UnparsableConfig(
+        f"pip-trustshim: config file {str(path)!r} (from {where}) cannot be parsed: {problem}"
+    )
 
 
 def _default(name: str) -> Setting:

@@ -191,6 +191,45 @@ def test_corrupt_pip_conf(venv: Venv, home: Path, index: TlsIndex, pki: Pki) -> 
     assert index.connections == 0
 
 
+LIBRARY = """
+import sys
+from pip._internal.network.session import PipSession
+session = PipSession()
+print("built")
+try:
+    print(session.get(sys.argv[1] + "tinypkg/", verify=sys.argv[2], timeout=20).status_code)
+except Exception as error:
+    print(type(error).__name__, error)
+"""
+
+
+def test_a_pip_conf_pip_cannot_parse_in_library_use(
+    venv: Venv, home: Path, index: TlsIndex, pki: Pki
+) -> None:
+    """A program builds pip's session itself (no command line, no main parser).
+
+    With ``PIP_TRUSTSHIM`` unset, nothing changes: the session is built and
+    works, as in a venv without the shim. Switched on, it refuses the network
+    with the shim's one line naming the file.
+    """
+    conf = home / "pip.conf"
+    conf.write_text("[trustshim\nenabled = yes\n")
+    args = ["-c", LIBRARY, index.url, str(pki.ca_pem)]
+    plain = make_venv(venv.python_version, venv.pip_version, None)
+    for which in (plain, venv):
+        proc = which.run(args, home, config_file=str(conf))
+        assert (proc.returncode, proc.stdout, proc.stderr) == (0, "built\n200\n", ""), which
+    with TlsIndex(pki, index.dists) as fresh:
+        args = ["-c", LIBRARY, fresh.url, str(pki.ca_pem)]
+        proc = venv.run(args, home, env={"PIP_TRUSTSHIM": "1"}, config_file=str(conf))
+        assert proc.returncode == 0, proc.stderr
+        built, refused = proc.stdout.splitlines()
+        assert built == "built", proc.stdout
+        where = f"config file {str(conf)!r} (from environment variable PIP_CONFIG_FILE)"
+        assert refused.startswith(f"CommandError pip-trustshim: {where} cannot be parsed"), refused
+        assert fresh.connections == 0
+
+
 # -------------------------------------------------------- fault injection
 
 
