@@ -34,7 +34,9 @@ def escape(text: str) -> str:
 def bad_value(name: str, value: str, source: str, problem: str) -> ShimError:
     """The error naming what is wrong: the setting, its value, its source."""
     problem = escape(" ".join(problem.split()))
-    return ShimError(f"pip-trustshim: {escape(name)} = {value!r} (from {escape(source)}): {problem}")
+    return ShimError(
+        f"pip-trustshim: {escape(name)} = {value!r} (from {escape(source)}): {problem}"
+    )
 
 
 class UnrecognisedPip(ShimError):

@@ -7,8 +7,9 @@ value remembers where it came from, so an error can name its source.
 
 Also here: the CA bundles a parent pip hands to the pips it starts for build
 isolation (``INHERITED``), which only add to what a child that is switched on
-by its own settings trusts. The per-host tables are read here as text;
-``hosts`` parses them.
+by its own settings trusts, as ``PIP_CERT`` would: whoever sets the variable
+by hand can do no more with it than with ``PIP_CERT``. The per-host tables
+are read here as text; ``hosts`` parses them.
 """
 
 from __future__ import annotations
@@ -139,8 +140,10 @@ def read(isolated: bool, environ: Mapping[str, str] = os.environ, config: Any = 
         host_ca=found["host-ca"] or _default("host-ca"),
         host_client_cert=found["host-client-cert"] or _default("host-client-cert"),
     )
-    if INHERITED not in environ or _switched_off(settings):
-        return settings  # a shim that is off ignores what a parent handed down
+    if isolated or INHERITED not in environ or _switched_off(settings):
+        # A shim that is off ignores what a parent handed down; so does pip
+        # --isolated, which ignores PIP_CERT too (pip never starts a child so).
+        return settings
     return dataclasses.replace(settings, inherited=from_parent(environ[INHERITED]))
 
 
@@ -176,11 +179,14 @@ def for_children(given: Iterable[Bundle], pid: int) -> str:
 
 
 def from_parent(text: str, parent: Optional[int] = None) -> Tuple[Bundle, ...]:
-    """The bundles handed down by the parent pip; none if another process wrote them.
+    """The bundles handed down by the parent pip; none if the value names another process.
 
-    Only the pip that started this process can hand anything down: a value
-    written by any other process (it leaked through a grandparent, or was set
-    by hand in a shell) is ignored. A malformed value stops pip.
+    A value counts only when it names this process's parent: one that leaked
+    through from a grandparent is ignored. A shell that sets it by hand with
+    its own process id is that parent, and then adds bundles exactly as it
+    could with ``PIP_CERT``: nothing here can switch the shim, change the
+    store, the extra CAs or a ``host-ca`` host's trust, or name a client
+    certificate (any other key is ignored). A malformed value stops pip.
     """
     try:
         data = json.loads(text)
