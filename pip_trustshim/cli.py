@@ -18,7 +18,7 @@ import os
 import sys
 from typing import Any, List, Optional
 
-from .errors import ShimError
+from .errors import ShimError, escape
 from .exitcodes import EPILOG, INTERNAL_ERROR, NOT_AS_ASKED, SUCCESS, USAGE_ERROR
 from .pipconfig import LEVELS
 
@@ -51,7 +51,7 @@ def main(argv: Optional[List[str]] = None) -> int:
 
 def _fail(message: str, code: int) -> int:
     sys.stdout.flush()
-    sys.stderr.write(message + "\n")
+    sys.stderr.write(escape(message) + "\n")
     return code
 
 

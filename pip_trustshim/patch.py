@@ -42,7 +42,7 @@ from typing import Any, Callable, Dict, List, Tuple
 from _pip_trustshim_boot import refuse_network
 
 from . import trust as trust_module
-from .errors import ShimError, UnparsableConfig, UnrecognisedPip, unrecognised_pip
+from .errors import ShimError, UnparsableConfig, UnrecognisedPip, escape, unrecognised_pip
 from .pipconfig import SESSION_CERT, given_bundles
 from .settings import INHERITED, OFF_WORDS, Bundle, environment_switch, for_children
 from .trust import ClientCert, Trust
@@ -98,7 +98,7 @@ def attach(session: Any) -> None:
     except Exception as error:  # a shim bug: fail closed, say so in one line
         refuse_network(
             session,
-            f"pip-trustshim: internal error ({type(error).__name__}: {error}); "
+            f"pip-trustshim: internal error ({type(error).__name__}: {escape(str(error))}); "
             "set PIP_TRUSTSHIM=0 to run pip without the shim, and please report it",
         )
 
@@ -116,7 +116,7 @@ def tell(trust: Trust, bundles: Tuple[Bundle, ...]) -> None:
     _told = True
     lines = ["pip-trustshim is on; the trust it applies, each part with where it came from:"]
     lines += [f"  {line}" for line in trust.describe(bundles)]
-    logging.getLogger("pip_trustshim").log(VERBOSE, "\n".join(lines))
+    logging.getLogger("pip_trustshim").log(VERBOSE, "\n".join(map(escape, lines)))
 
 
 def pip_options() -> Any:

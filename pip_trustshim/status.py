@@ -13,6 +13,8 @@ import site
 import sys
 from typing import Any, Dict, List, Optional
 
+from .errors import escape
+
 PTH = "pip_trustshim.pth"
 BOOT = "_pip_trustshim_boot"
 #: the package's modules a patched pip imports (the rest serve the command line)
@@ -158,7 +160,7 @@ def site_dirs() -> List[str]:
 
 
 def render(report: Dict[str, Any]) -> str:
-    """The report as text for a person."""
+    """The report as text for a person, every line escaped (``errors.escape``)."""
     lines = [HEADLINES[report["shim"]]]
     if report["hook"]["problems"]:
         lines[0] += ", but its installation is DAMAGED (see below)"
@@ -186,7 +188,7 @@ def render(report: Dict[str, Any]) -> str:
     )
     lines.append(f"python: {report['python']}")
     lines += _hook_lines(report["hook"])
-    return "\n".join(lines) + "\n"
+    return "".join(escape(line) + "\n" for line in lines)  # a path cannot forge a line
 
 
 def _hook_lines(found: Dict[str, Any]) -> List[str]:
