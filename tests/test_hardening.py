@@ -29,7 +29,7 @@ from lib.running import (
     shim,
     write_config,
 )
-from lib.servers import TlsIndex
+from lib.servers import HttpIndex, TlsIndex
 from lib.venvs import Venv, make_venv, scrubbed_env
 
 # ------------------------------------------------------------- bad inputs
@@ -159,6 +159,27 @@ def test_bad_input_stops_pip(venv: Venv, home: Path, index: TlsIndex, pki: Pki, 
     assert status.returncode == 0, status.stderr
     (line,) = [line for line in status.stdout.splitlines() if line.startswith("  error: ")]
     assert all(word in line for word in words), line
+
+
+#: a bad setting of each kind: a path, a word, the switch, a FIFO, pip's own bundle
+PLAIN_HTTP_CASES = [missing_path, unknown_word, bad_switch, fifo_store, fifo_pip_cert]
+
+
+@pytest.mark.parametrize("case", PLAIN_HTTP_CASES, ids=[c.__name__ for c in PLAIN_HTTP_CASES])
+def test_a_bad_setting_stops_plain_http_too(
+    venv: Venv, home: Path, pki: Pki, dists: Path, case: Case
+) -> None:
+    """A bad setting stops every request, not only HTTPS: an ``http://`` index that
+    pip would use (``--trusted-host``) gets the same line and sees no request."""
+    env, conf, words = case(home, pki)
+    args = ["--trusted-host", "127.0.0.1"]
+    with HttpIndex(dists) as plain:
+        proc = download(venv, home, plain.ip_url, env=env, config_file=conf, args=args)
+        assert_shim_error(proc, plain, *words)
+        assert plain.requests == []
+        # The index does serve pip: with the shim off, pip downloads from it.
+        assert_downloaded(download(venv, home, plain.ip_url, args=args), home)
+        assert plain.requests
 
 
 def test_unreadable_file_stops_pip(venv: Venv, home: Path, index: TlsIndex, pki: Pki) -> None:

@@ -14,7 +14,7 @@ import subprocess
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
-from lib.servers import TlsIndex
+from lib.servers import Index
 from lib.venvs import Venv
 
 UNKNOWN_ISSUER = "unable to get local issuer certificate"
@@ -87,9 +87,7 @@ def assert_refused(proc: subprocess.CompletedProcess[str], home: Path, reason: s
     assert reason in out, out
 
 
-def assert_shim_error(
-    proc: subprocess.CompletedProcess[str], index: TlsIndex, *expected: str
-) -> None:
+def assert_shim_error(proc: subprocess.CompletedProcess[str], index: Index, *expected: str) -> None:
     """pip stopped with one ``pip-trustshim:`` line, no traceback, no connection."""
     lines = [line for line in proc.stderr.splitlines() if "pip-trustshim:" in line]
     assert proc.returncode == 1, proc.stdout + proc.stderr
