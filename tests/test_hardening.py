@@ -297,7 +297,15 @@ def break_package(site_packages: Path) -> None:
     init.write_text(init.read_text() + "\nraise RuntimeError('half-written file')\n")
 
 
-DAMAGES = [remove_package, remove_hook_module, remove_trust_module, break_package]
+def break_after(site_packages: Path) -> None:
+    """The package imports, but ``hook.after`` itself raises (the boot module's second
+    fail-closed path, where every other damage breaks the import)."""
+    hook = site_packages / "pip_trustshim" / "hook.py"
+    broken = "\n\ndef after(module):\n    raise RuntimeError('after() is broken')\n"
+    hook.write_text(hook.read_text() + broken)
+
+
+DAMAGES = [remove_package, remove_hook_module, remove_trust_module, break_package, break_after]
 
 
 @pytest.mark.parametrize("damage", DAMAGES, ids=[damage.__name__ for damage in DAMAGES])
@@ -322,6 +330,8 @@ def test_partial_installation_fails_closed(
         with TlsIndex(pki, index.dists) as fresh:
             proc = download(venv, home, fresh.url, env=env, config_file=config)
             assert_shim_error(proc, fresh, "installation is damaged", "PIP_TRUSTSHIM=0")
+            if damage is break_after:
+                assert "(RuntimeError: after() is broken)" in proc.stderr, proc.stderr
         listed = venv.pip(["list"], home, env=env, config_file=config)
         assert listed.returncode == 0 and "pip-trustshim" in listed.stdout, listed.stderr
     if damage in (remove_hook_module, remove_trust_module):  # the command line says what
