@@ -16,7 +16,7 @@ import ssl
 import sys
 from typing import Dict, List, Optional, TextIO
 
-from . import conffile, exitcodes, hosts, pipconfig
+from . import conffile, exitcodes, hosts, pipconfig, status
 from . import settings as settings_module
 from .errors import ShimError, escape
 from .settings import SECTION, STORE_WORDS, Setting, Settings
@@ -171,6 +171,8 @@ def absolute(path: str) -> str:
 def report_effect(written: Dict[str, str], out: TextIO) -> int:
     """Read the settings back as pip will; SUCCESS when they are what was asked for."""
     view = as_pip_sees_it()
+    for warning in status.warnings(view):  # unknown names, CAs out of date
+        sys.stderr.write(f"warning: {warning}\n")
     settings = view.settings
     wanted_on = bool(written)
     problem = view.problem()

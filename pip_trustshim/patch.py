@@ -109,13 +109,15 @@ _told = False
 
 
 def tell(trust: Trust, bundles: Tuple[Bundle, ...]) -> None:
-    """Once per pip process, log what the shim applies, for ``pip -v`` only."""
+    """Once per pip process, log what the shim applies, for ``pip -v`` only, and the
+    names in the settings' places that are no setting."""
     global _told
     if _told:
         return
     _told = True
     lines = ["pip-trustshim is on; the trust it applies, each part with where it came from:"]
     lines += [f"  {line}" for line in trust.describe(bundles)]
+    lines += [f"  warning: {warning}" for warning in trust.settings.unknown]
     logging.getLogger("pip_trustshim").log(VERBOSE, "\n".join(map(escape, lines)))
 
 

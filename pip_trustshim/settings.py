@@ -85,6 +85,9 @@ class Settings:
     #: per-host entries (parsed by ``hosts``)
     host_ca: Setting = Setting("host-ca", "", "default")
     host_client_cert: Setting = Setting("host-client-cert", "", "default")
+    #: a warning for each ``[trustshim]`` key and ``PIP_TRUSTSHIM_*`` variable
+    #: that is no setting (``unknown_names``): pip ignores them silently
+    unknown: Tuple[str, ...] = ()
 
     def is_on(self) -> bool:
         """Whether the switch is on; an unknown word is an error, never off."""
@@ -139,12 +142,53 @@ def read(isolated: bool, environ: Mapping[str, str] = os.environ, config: Any = 
         isolated=isolated,
         host_ca=found["host-ca"] or _default("host-ca"),
         host_client_cert=found["host-client-cert"] or _default("host-client-cert"),
+        unknown=tuple(unknown_names(config, environ, isolated)),
     )
     if isolated or INHERITED not in environ or _switched_off(settings):
         # A shim that is off ignores what a parent handed down; so does pip
         # --isolated, which ignores PIP_CERT too (pip never starts a child so).
         return settings
     return dataclasses.replace(settings, inherited=from_parent(environ[INHERITED]))
+
+
+def unknown_names(config: Any, environ: Mapping[str, str], isolated: bool) -> List[str]:
+    """A warning for each ``[trustshim]`` key and ``PIP_TRUSTSHIM_*`` variable that is
+    no setting (``enable = yes``, ``PIP_TRUSTSHIM_STOR``), with the one it may mean.
+
+    The keys come from the files pip loaded (``config_source``'s ``_parsers``:
+    ``items()`` changed shape in pip 25.2); the variables are not read under
+    ``--isolated``, as pip does not read them then.
+    """
+    found = []
+    keys = [spelling for name in NAMES for spelling in _spellings(name)]
+    for variant, entries in getattr(config, "_parsers", {}).items():
+        level = getattr(variant, "value", variant)
+        for filename, parser in entries:
+            if not parser.has_section(SECTION):
+                continue
+            for key in parser.options(SECTION):
+                if key not in keys and key not in parser.defaults():
+                    close = _maybe(key, keys)
+                    meant = f"; did you mean {close!r}?" if close else ""
+                    where = f"[{SECTION}] of {filename} ({level})"
+                    found.append(f"unknown key {key!r} in {where}, ignored{meant}")
+    # A variable is matched by what follows PIP_TRUSTSHIM_ (STOR: STORE; ENABLED: the switch).
+    variables = {name.upper().replace("-", "_"): variable for name, (variable, _) in NAMES.items()}
+    prefix = NAMES["enabled"][0] + "_"
+    for variable in [] if isolated else sorted(environ):
+        if variable.startswith(prefix) and variable not in variables.values():
+            close = _maybe(variable[len(prefix) :], list(variables))
+            meant = f"; did you mean {variables[close]!r}?" if close else ""
+            found.append(f"unknown environment variable {variable}, ignored{meant}")
+    return [escape(warning) for warning in found]
+
+
+def _maybe(word: str, known: List[str]) -> Optional[str]:
+    """The name in ``known`` that ``word`` is most likely a typo of, if any."""
+    import difflib
+
+    close = difflib.get_close_matches(word, known, n=1)
+    return close[0] if close else None
 
 
 def environment_switch(environ: Mapping[str, str], isolated: bool) -> Optional[str]:
