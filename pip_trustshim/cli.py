@@ -18,8 +18,8 @@ import os
 import sys
 from typing import Any, List, Optional
 
-from .errors import ShimError
-from .exitcodes import EPILOG, INTERNAL_ERROR, NOT_AS_ASKED, SUCCESS, USAGE_ERROR
+from .errors import ShimError, escape
+from .exitcodes import INTERNAL_ERROR, NOT_AS_ASKED, SUCCESS, USAGE_ERROR, epilog
 from .pipconfig import LEVELS
 
 
@@ -51,7 +51,7 @@ def main(argv: Optional[List[str]] = None) -> int:
 
 def _fail(message: str, code: int) -> int:
     sys.stdout.flush()
-    sys.stderr.write(message + "\n")
+    sys.stderr.write(escape(message) + "\n")
     return code
 
 
@@ -73,8 +73,10 @@ def build_parser() -> argparse.ArgumentParser:
         prog="pip-trustshim",
         description="Inspect, test and switch pip-trustshim, which makes pip verify HTTPS "
         "against exactly the trust store you chose.",
-        epilog=EPILOG,
+        epilog=epilog(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,  # --version's path unwrapped
     )
+    parser.add_argument("--version", action="version", version=version())
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
     _add_status(commands)
     _add_check(commands)
@@ -85,12 +87,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def version() -> str:
+    """``pip-trustshim X from DIRECTORY (python X.Y)``, as ``pip --version`` says it."""
+    from . import __version__
+
+    where = os.path.dirname(os.path.abspath(__file__))
+    python = ".".join(map(str, sys.version_info[:2]))
+    return f"pip-trustshim {__version__} from {where} (python {python})"
+
+
 def _command(commands: Any, name: str, summary: str, description: str) -> Any:
     return commands.add_parser(
         name,
         help=summary,
         description=description,
-        epilog=EPILOG,
+        epilog=epilog(name),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
 

@@ -25,7 +25,7 @@ from typing import Iterator, List, Sequence, TextIO, Tuple
 from . import exitcodes, stores
 from .atomic import WriteError, write_atomically
 from .certs import describe
-from .errors import ShimError
+from .errors import ShimError, escape
 from .settings import Setting, expand
 from .trust import PipView, as_pip_sees_it
 
@@ -52,7 +52,7 @@ def run(output: str, out: TextIO, err: TextIO) -> int:
     except WriteError as error:
         raise ShimError(f"pip-trustshim: nothing written: {error}") from None
     count = len(certificates)
-    err.write(f"wrote {count} certificate{'' if count == 1 else 's'} to {output}\n")
+    err.write(escape(f"wrote {count} certificate{'' if count == 1 else 's'} to {output}") + "\n")
     return exitcodes.SUCCESS
 
 
@@ -168,10 +168,15 @@ def render(sources: Sequence[Tuple[str, str]], certificates: Sequence[bytes]) ->
     lines += [
         f"#   {label}" if where == "system" else f"#   {label}: {where}" for label, where in sources
     ]
-    lines = [line.encode("ascii", "backslashreplace").decode("ascii") for line in lines]
+    lines = [_ascii(line) for line in lines]
     for der in certificates:
         info = describe(der)
-        subject = info.subject.encode("ascii", "backslashreplace").decode("ascii")
+        subject = _ascii(info.subject)
         lines += ["", f"# {subject}  sha256 {info.sha256}"]
         lines += ssl.DER_cert_to_PEM_cert(der).strip().splitlines()
     return "\n".join(lines) + "\n"
+
+
+def _ascii(text: str) -> str:
+    """One comment line's text: escaped (``errors.escape``), then ASCII only."""
+    return escape(text).encode("ascii", "backslashreplace").decode("ascii")

@@ -42,7 +42,7 @@ from typing import Any, Callable, Dict, List, Tuple
 from _pip_trustshim_boot import refuse_network
 
 from . import trust as trust_module
-from .errors import ShimError, UnrecognisedPip, unrecognised_pip
+from .errors import ShimError, UnparsableConfig, UnrecognisedPip, escape, unrecognised_pip
 from .pipconfig import SESSION_CERT, given_bundles
 from .settings import INHERITED, OFF_WORDS, Bundle, environment_switch, for_children
 from .trust import ClientCert, Trust
@@ -75,10 +75,10 @@ def attach(session: Any) -> None:
         return  # switched off: nothing of the shim runs
     try:
         trust = trust_module.decide(isolated)
-    except UnrecognisedPip as error:  # pip's configuration cannot even be read
+    except (UnrecognisedPip, UnparsableConfig) as error:  # no setting can be read
         if switch is not None:
             refuse_network(session, str(error))
-        return  # not a pip the shim knows, and nothing says the shim is on
+        return  # nothing says the shim is on: pip (or the program) goes on as without it
     except ShimError as error:
         refuse_network(session, str(error))
         return
@@ -98,7 +98,7 @@ def attach(session: Any) -> None:
     except Exception as error:  # a shim bug: fail closed, say so in one line
         refuse_network(
             session,
-            f"pip-trustshim: internal error ({type(error).__name__}: {error}); "
+            f"pip-trustshim: internal error ({type(error).__name__}: {escape(str(error))}); "
             "set PIP_TRUSTSHIM=0 to run pip without the shim, and please report it",
         )
 
@@ -109,14 +109,16 @@ _told = False
 
 
 def tell(trust: Trust, bundles: Tuple[Bundle, ...]) -> None:
-    """Once per pip process, log what the shim applies, for ``pip -v`` only."""
+    """Once per pip process, log what the shim applies, for ``pip -v`` only, and the
+    names in the settings' places that are no setting."""
     global _told
     if _told:
         return
     _told = True
     lines = ["pip-trustshim is on; the trust it applies, each part with where it came from:"]
     lines += [f"  {line}" for line in trust.describe(bundles)]
-    logging.getLogger("pip_trustshim").log(VERBOSE, "\n".join(lines))
+    lines += [f"  warning: {warning}" for warning in trust.settings.unknown]
+    logging.getLogger("pip_trustshim").log(VERBOSE, "\n".join(map(escape, lines)))
 
 
 def pip_options() -> Any:

@@ -26,7 +26,7 @@ from importlib import metadata
 from typing import Any, Dict, List, TextIO, Tuple
 
 from . import exitcodes
-from .errors import ShimError
+from .errors import ShimError, escape
 
 #: the distributions seeded, and the oldest Python each one needs in TARGET
 SEEDED = (("pip-trustshim", (3, 8)), ("certifi", (3, 8)), ("truststore", (3, 10)))
@@ -57,8 +57,9 @@ def run(target: str, out: TextIO) -> int:
         wheels = [repack(name, folder) for name in wanted]
         install(python, wheels, target)
     for wheel in wheels:
-        out.write(f"installed {os.path.basename(wheel)} into {found['purelib']}\n")
-    out.write(f"switch it on there: PIP_TRUSTSHIM=1, or {python} -m pip_trustshim enable\n")
+        out.write(escape(f"installed {os.path.basename(wheel)} into {found['purelib']}") + "\n")
+    out.write(escape(f"switch it on there: PIP_TRUSTSHIM=1, or {python} -m pip_trustshim enable"))
+    out.write("\n")
     return exitcodes.SUCCESS
 
 
@@ -101,6 +102,7 @@ def probe(python: str, target: str) -> Dict[str, Any]:
 
 def refused(target: str, problem: str) -> ShimError:
     """The one-line refusal for a TARGET that cannot be served."""
+    problem = escape(problem)
     return ShimError(f"pip-trustshim: cannot seed {target!r}: {problem}; nothing was written")
 
 
@@ -168,4 +170,4 @@ def install(python: str, wheels: List[str], target: str) -> None:
     )
     if done.returncode != 0:
         last = (done.stderr.strip().splitlines() or ["(no message)"])[-1]
-        raise ShimError(f"pip-trustshim: {target!r}: its pip failed: {last}")
+        raise ShimError(f"pip-trustshim: {target!r}: its pip failed: {escape(last)}")

@@ -1,8 +1,10 @@
 """``pip-trustshim status``: the shim's settings, where each came from, and its install.
 
-One dictionary (the ``--json`` output, keys documented in the README) and a
+One dictionary (the ``--json`` output, keys documented in docs/cli.md) and a
 text rendering of it. A bad setting is reported, never raised; so is a
 damaged installation (the rest of the package is imported only when needed).
+Also ``warnings(view)``, what pip would not stop on but a user should know,
+which ``enable`` and ``check`` show too.
 """
 
 from __future__ import annotations
@@ -11,7 +13,12 @@ import importlib
 import os
 import site
 import sys
-from typing import Any, Dict, List, Optional
+from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Optional, Tuple
+
+from .errors import escape
+
+if TYPE_CHECKING:
+    from .trust import PipView
 
 PTH = "pip_trustshim.pth"
 BOOT = "_pip_trustshim_boot"
@@ -36,6 +43,7 @@ def collect() -> Dict[str, Any]:
         "extra_ca": [],
         "hosts": [],
         "pip_bundles": [],
+        "warnings": [],
         "versions": versions(),
         "python": sys.executable,
         "hook": hook(),
@@ -59,12 +67,56 @@ def collect() -> Dict[str, Any]:
             for e in t.entries
         ]
         report["pip_bundles"] = [{"path": b.path, "source": b.source} for b in view.bundles]
+        report["warnings"] = warnings(view)
         report["shim"] = "on" if settings.is_on() else "off"
         problem = view.problem()
         report["error"] = str(problem) if problem is not None else None
     except Exception as error:  # a bad switch, a pip.conf pip cannot parse, a damaged install
         report["error"] = _error_line(error)
     return report
+
+
+def warnings(view: PipView) -> List[str]:
+    """What pip would not stop on, but you should know, one sentence each.
+
+    A ``[trustshim]`` key or ``PIP_TRUSTSHIM_*`` variable that is no setting
+    (with the one it may mean), and each CA that has expired or is not valid
+    yet in a bundle the settings or pip's own options name (each file read
+    once, however many entries name it). Escaped (``errors.escape``).
+    """
+    from .certs import dated_cas
+
+    found = list(view.settings.unknown)
+    for path, labels in configured_bundles(view):
+        named = labels[0] + (f" and {len(labels) - 1} more" if len(labels) > 1 else "")
+        found += [f"{path} ({named}): {dated}" for dated in dated_cas(path)]
+    return [escape(warning) for warning in found]
+
+
+def configured_bundles(view: PipView) -> Iterator[Tuple[str, List[str]]]:
+    """Each CA bundle path the settings and pip's options name, with what names it:
+    the store (a path), the extra CAs, the ``host-ca`` entries, pip's own bundles."""
+    from .settings import STORE_WORDS, expand
+
+    settings = view.settings
+    named: List[Tuple[str, str]] = []
+    if settings.store.value not in STORE_WORDS:
+        named.append((expand(settings.store.value), f"trustshim.store, {settings.store.source}"))
+    named += [
+        (p, f"trustshim.extra-ca, {settings.extra_ca.source}") for p in settings.extra_ca_paths()
+    ]
+    named += [
+        (e.path, f"trustshim.host-ca {e.pattern.shown()}, {e.setting.source}")
+        for e in view.trust.host_ca.entries
+    ]
+    named += [
+        (b.path, f"pip's CA bundle, {b.source}") for b in (*settings.inherited, *view.bundles)
+    ]
+    grouped: Dict[str, Tuple[str, List[str]]] = {}
+    for path, label in named:
+        path = expand(path)
+        grouped.setdefault(os.path.abspath(path), (path, []))[1].append(label)
+    yield from grouped.values()
 
 
 def _all(settings: Any) -> List[Any]:
@@ -158,7 +210,7 @@ def site_dirs() -> List[str]:
 
 
 def render(report: Dict[str, Any]) -> str:
-    """The report as text for a person."""
+    """The report as text for a person, every line escaped (``errors.escape``)."""
     lines = [HEADLINES[report["shim"]]]
     if report["hook"]["problems"]:
         lines[0] += ", but its installation is DAMAGED (see below)"
@@ -179,6 +231,7 @@ def render(report: Dict[str, Any]) -> str:
         lines.append("  pip's own CA bundles: none (no --cert, PIP_CERT, cert =, *_CA_BUNDLE)")
     if report["error"]:
         lines.append(f"  error: {report['error']}")
+    lines += [f"  warning: {warning}" for warning in report["warnings"]]
     versions = report["versions"]
     lines.append(
         "versions: "
@@ -186,7 +239,7 @@ def render(report: Dict[str, Any]) -> str:
     )
     lines.append(f"python: {report['python']}")
     lines += _hook_lines(report["hook"])
-    return "\n".join(lines) + "\n"
+    return "".join(escape(line) + "\n" for line in lines)  # a path cannot forge a line
 
 
 def _hook_lines(found: Dict[str, Any]) -> List[str]:

@@ -207,8 +207,19 @@ def _check_path(entry: hosts.Entry, directory_ok: bool) -> None:
 
 
 def load_client_cert(context: ssl.SSLContext, client_cert: ClientCert, named: Named) -> None:
-    """Present ``client_cert`` (a PEM with its key, or certificate and key files)."""
+    """Present ``client_cert`` (a PEM with its key, or certificate and key files).
+
+    A FIFO, socket or device is refused before anything reads it: OpenSSL would
+    wait on it forever.
+    """
     certfile, keyfile = client_cert if isinstance(client_cert, tuple) else (client_cert, None)
+    for path in (certfile, keyfile):
+        if path is not None and file_kind(str(path)) == "special":
+            where = f"{str(path)!r}: " if path == keyfile else ""
+            raise named.error(
+                f"{where}not a regular file (a FIFO, socket or device); name the PEM file "
+                "with the certificate and its key"
+            )
     try:
         context.load_cert_chain(str(certfile), keyfile)
     except (OSError, ssl.SSLError, ValueError) as error:

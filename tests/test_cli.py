@@ -324,11 +324,12 @@ def test_status_json_defaults_and_install(venv: Venv, home: Path) -> None:
         "extra_ca",
         "hosts",
         "pip_bundles",
+        "warnings",
         "versions",
         "python",
         "hook",
     }
-    assert report["shim"] == "off" and report["error"] is None
+    assert report["shim"] == "off" and report["error"] is None and report["warnings"] == []
     assert report["settings"] == {
         "enabled": {"value": "off", "source": "default"},
         "store": {"value": "system", "source": "default"},

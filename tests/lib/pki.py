@@ -14,6 +14,10 @@ from pathlib import Path
 from typing import Dict
 
 import trustme
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 LEAVES = (
     "good",
@@ -139,3 +143,24 @@ def make_pki(directory: Path) -> Pki:
     ca.cert_pem.write_to_path(str(ca_pem))
     other_ca.cert_pem.write_to_path(str(other_ca_pem))
     return Pki(directory, ca, other_ca, ca_pem, other_ca_pem, leaves)
+
+
+def dated_ca_pem(path: Path, name: str, days_from_now: int, days_valid: int) -> Path:
+    """Write a self-signed CA called ``name`` whose validity starts ``days_from_now``
+    days from now (negative: in the past) and lasts ``days_valid`` days."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    start = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=days_from_now)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(start)
+        .not_valid_after(start + datetime.timedelta(days=days_valid))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    return path

@@ -1,8 +1,9 @@
 """Servers on 127.0.0.1 for the tests, each running in background threads.
 
 :class:`TlsIndex` is a PEP 503 index over HTTPS (with a leaf of
-:mod:`lib.pki`); :class:`ConnectProxy` is a CONNECT proxy, plain or itself
-over TLS. Both count accepted TCP connections and join every handler thread
+:mod:`lib.pki`), :class:`HttpIndex` the same index over plain HTTP (one
+handler, :class:`Index`); :class:`ConnectProxy` is a CONNECT proxy, plain or
+itself over TLS. Both count accepted TCP connections and join every handler thread
 when closed (the shared :class:`_TrackingServer`).
 """
 
@@ -126,6 +127,9 @@ class _IndexHandler(BaseHTTPRequestHandler):
 
     def setup(self) -> None:
         self.request.settimeout(self.timeout)
+        if self.server.ssl_context is None:  # plain HTTP
+            super().setup()
+            return
         try:
             self.request = self.server.ssl_context.wrap_socket(self.request, server_side=True)
         except OSError as exc:
@@ -209,11 +213,39 @@ def _page(title: str, body: str) -> bytes:
 
 
 class _IndexServer(_TrackingServer):
-    ssl_context: ssl.SSLContext
-    index: TlsIndex
+    ssl_context: Optional[ssl.SSLContext]  # None: plain HTTP
+    index: Index
 
 
-class TlsIndex(_Served):
+class Index(_Served):
+    """A PEP 503 index on 127.0.0.1 serving the files in ``dists``, over TLS with
+    ``context``, else over plain HTTP; see :class:`TlsIndex` and :class:`HttpIndex`."""
+
+    def __init__(self, dists: Path, context: Optional[ssl.SSLContext], files_url: str = "") -> None:
+        self.dists = dists
+        self.files_url = files_url
+        self.requests: List[str] = []
+        self.handshake_errors: List[str] = []
+        self.client_names: List[str] = []
+        self._server = _IndexServer(_IndexHandler)
+        self._server.ssl_context = context
+        self._server.index = self
+        self.port: int = self._server.server_address[1]
+        scheme = "https" if context is not None else "http"
+        self.url = f"{scheme}://localhost:{self.port}/simple/"
+        self.ip_url = f"{scheme}://127.0.0.1:{self.port}/simple/"
+        self._server.start()
+
+
+class HttpIndex(Index):
+    """The index over plain HTTP on 127.0.0.1: ``url``, ``ip_url`` (http://...),
+    ``requests`` and ``connections`` as for :class:`TlsIndex`."""
+
+    def __init__(self, dists: Path) -> None:
+        super().__init__(dists, None)
+
+
+class TlsIndex(Index):
     """A PEP 503 index over HTTPS on 127.0.0.1, serving the files in ``dists``.
 
     Starts serving on construction; use as a context manager (or call
@@ -242,24 +274,13 @@ class TlsIndex(_Served):
         files_url: str = "",
     ) -> None:
         self.pki = pki
-        self.dists = dists
         self.leaf = leaf
-        self.files_url = files_url
-        self.requests: List[str] = []
-        self.handshake_errors: List[str] = []
-        self.client_names: List[str] = []
-        self._server = _IndexServer(_IndexHandler)
         if context is None:
             context = pki.server_context(leaf, require_client_cert=require_client_cert)
         if ask_client_cert:
             context.verify_mode = ssl.CERT_OPTIONAL
             pki.ca.configure_trust(context)
-        self._server.ssl_context = context
-        self._server.index = self
-        self.port: int = self._server.server_address[1]
-        self.url = f"https://localhost:{self.port}/simple/"
-        self.ip_url = f"https://127.0.0.1:{self.port}/simple/"
-        self._server.start()
+        super().__init__(dists, context, files_url)
 
 
 # -------------------------------------------------------------- CONNECT proxy
