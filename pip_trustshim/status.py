@@ -80,16 +80,20 @@ def warnings(view: PipView) -> List[str]:
     """What pip would not stop on, but you should know, one sentence each.
 
     A ``[trustshim]`` key or ``PIP_TRUSTSHIM_*`` variable that is no setting
-    (with the one it may mean), and each CA that has expired or is not valid
-    yet in a bundle the settings or pip's own options name (each file read
-    once, however many entries name it). Escaped (``errors.escape``).
+    (with the one it may mean), and each bundle the settings or pip's own
+    options name that holds a CA which has expired or is not valid yet (the
+    CA, or how many and the first; each file read once, however many entries
+    name it). Escaped (``errors.escape``).
     """
     from .certs import dated_cas
 
     found = list(view.settings.unknown)
     for path, labels in configured_bundles(view):
         named = labels[0] + (f" and {len(labels) - 1} more" if len(labels) > 1 else "")
-        found += [f"{path} ({named}): {dated}" for dated in dated_cas(path)]
+        dated = dated_cas(path)
+        if len(dated) > 1:  # a system bundle may hold several old roots: one line for all
+            dated = [f"{len(dated)} CA certificates are out of date, the first: {dated[0]}"]
+        found += [f"{path} ({named}): {line}" for line in dated]
     return [escape(warning) for warning in found]
 
 

@@ -207,9 +207,11 @@ def test_a_ca_out_of_date_is_warned_about(venv: Venv, home: Path, pki: Pki) -> N
     old = dated_ca_pem(home / "old.pem", "Old CA", -400, 30)
     older = dated_ca_pem(home / "older.pem", "Older CA", -800, 30)
     early = dated_ca_pem(home / "early.pem", "Early CA", 30, 365)
+    both = home / "both.pem"  # two old roots in one bundle: one line for the bundle
+    both.write_bytes(old.read_bytes() + pki.ca_pem.read_bytes() + older.read_bytes())
     env = shim(
         str(early),
-        PIP_TRUSTSHIM_EXTRA_CA=f"{old}:{pki.ca_pem}",
+        PIP_TRUSTSHIM_EXTRA_CA=f"{old}:{pki.ca_pem}:{both}",
         PIP_TRUSTSHIM_HOST_CA=f"a.test {old}; *.b.test {old}; c.test {pki.ca_pem}",
         PIP_CERT=str(older),
     )
@@ -220,6 +222,9 @@ def test_a_ca_out_of_date_is_warned_about(venv: Venv, home: Path, pki: Pki) -> N
         "a chain that ends in it is refused",
         f"{old} (trustshim.extra-ca, environment variable PIP_TRUSTSHIM_EXTRA_CA and 2 more): "
         f"the CA certificate 'CN=Old CA' " + expired.format(day(old, "not_valid_after_utc")),
+        f"{both} (trustshim.extra-ca, environment variable PIP_TRUSTSHIM_EXTRA_CA): 2 CA "
+        "certificates are out of date, the first: the CA certificate 'CN=Old CA' "
+        + expired.format(day(old, "not_valid_after_utc")),
         f"{older} (pip's CA bundle, environment variable PIP_CERT): the CA certificate "
         f"'CN=Older CA' " + expired.format(day(older, "not_valid_after_utc")),
     ]
