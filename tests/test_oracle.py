@@ -236,14 +236,8 @@ def test_the_shim_accepts_exactly_what_pip_does(
         pytest.skip(why)
     args = MODES[mode]
     kinds = oracle.kinds
-    shim = {
-        "PIP_TRUSTSHIM": "1",
-        "PIP_TRUSTSHIM_STORE": str(kinds.bundle(*STORE)),
-        "PIP_TRUSTSHIM_EXTRA_CA": str(kinds.bundle(*EXTRA)),
-        "PIP_TRUSTSHIM_HOST_CA": oracle.table,
-    }
     given = [*args, "--cert", str(kinds.bundle(*PIPS))]
-    got = outcomes(venv, home, oracle, CASES, shim, given)
+    got = outcomes(venv, home, oracle, CASES, shim_on(oracle), given)
     # Stock pip, with --cert the bundle the contract names; an IP address host on
     # its own, as pip may fail there for a reason of its own (PIP_BUGS).
     stock: Dict[Case, Optional[bool]] = {}
@@ -259,6 +253,53 @@ def test_the_shim_accepts_exactly_what_pip_does(
         if got[case] != expected(case, stock[case])
     ]
     assert not differ, "\n".join(differ)
+
+
+def shim_on(oracle: Oracle) -> Dict[str, str]:
+    """The shim's settings: the store, the extra CA and the table (``--cert`` is pip's)."""
+    return {
+        "PIP_TRUSTSHIM": "1",
+        "PIP_TRUSTSHIM_STORE": str(oracle.kinds.bundle(*STORE)),
+        "PIP_TRUSTSHIM_EXTRA_CA": str(oracle.kinds.bundle(*EXTRA)),
+        "PIP_TRUSTSHIM_HOST_CA": oracle.table,
+    }
+
+
+#: the kinds of an https:// proxy's own certificate, each where pip's modes may differ
+PROXY_KINDS = ("good", "cn-only", "no-aki", "ca-no-key-usage")
+
+
+@pytest.mark.parametrize("mode", sorted(MODES))
+def test_an_https_proxy_is_judged_as_pip_judges_it(
+    venv: Venv, home: Path, oracle: Oracle, mode: str
+) -> None:
+    """The TLS to an ``https://`` proxy: the shim against stock pip given ``--cert``."""
+    why = mode_skip(venv, mode)
+    if why:
+        pytest.skip(why)
+    args = MODES[mode]
+    index = next(case for case in CASES if case.name == "good, general")
+    url = oracle.url(index)
+    general = [*args, "--cert", str(oracle.kinds.bundle(*GENERAL))]
+    found: Dict[str, Tuple[bool, bool]] = {}
+    for kind in PROXY_KINDS:
+        tls = oracle.kinds.server_context(kind, "store", ["localhost"])
+        with ConnectProxy(tls=tls) as proxy:
+            answers = []
+            for env, given in (
+                ({"PIP_TRUSTSHIM": "0"}, general),
+                (shim_on(oracle), [*args, "--cert", str(oracle.kinds.bundle(*PIPS))]),
+            ):
+                tunnels = len(proxy.tunnels)
+                proc = download(venv, home, url, {**env, "HTTPS_PROXY": proxy.url}, given)
+                assert proxy.connections > 0, proc.stdout + proc.stderr
+                accepted = len(proxy.tunnels) > tunnels
+                assert accepted == (proc.returncode == 0), proc.stdout + proc.stderr
+                answers.append(accepted)
+            found[kind] = (answers[0], answers[1])
+    assert found["good"] == (True, True), found
+    differ = {kind: pair for kind, pair in found.items() if pair[0] != pair[1]}
+    assert not differ, f"(pip, the shim) accepted: {differ}"
 
 
 def expected(case: Case, pips: Optional[bool]) -> bool:
