@@ -161,9 +161,7 @@ def _recognised(adapter: Any) -> bool:
     return all(hasattr(adapter, name) for name in needed)
 
 
-def fit_adapter(
-    adapter: Any, session: Any, trust: Trust, expected: Tuple[Bundle, ...] = ()
-) -> None:
+def fit_adapter(adapter: Any, session: Any, trust: Trust, expected: Tuple[Bundle, ...]) -> None:
     """Make the https adapter verify every connection with ``trust``, as strict as
     pip's own context would (``expected``: the bundles the session will be given)."""
     strict, proxy_strict = templates(adapter)
