@@ -415,7 +415,7 @@ import sys, threading
 import pip_trustshim.trust as trust
 built = []
 real = trust.store_context
-trust.store_context = lambda store: built.append(1) or real(store)
+trust.store_context = lambda *args: built.append(1) or real(*args)
 from pip._internal.network.session import PipSession
 sessions, codes = [], []
 def work():
@@ -465,6 +465,47 @@ def test_a_sessions_own_bundle_counts_for_that_session_only(
     proc = venv.run(args, home, env=shim(str(pki.ca_pem)))
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.splitlines() == ["refused 200 200 refused", "refused 200 200"]
+
+
+KEEP_ALIVE = """
+import sys, threading
+from pip._internal.network.session import PipSession
+
+def get(session, url, **kwargs):
+    try:
+        return str(session.get(url + "tinypkg/", timeout=20, **kwargs).status_code)
+    except Exception as error:  # requests' SSLError, or pip 26's own wrapper of it
+        text = repr(error) + repr(error.__context__)
+        return "refused" if "CERTIFICATE_VERIFY_FAILED" in text else text
+
+url, ca = sys.argv[1:3]
+session = PipSession()
+print(*[get(session, url, **kwargs) for kwargs in ({"verify": ca}, {}, {"verify": ca}, {})])
+# Two threads on one session (one pool), one request with the bundle, one without, in turn.
+found = {"with": set(), "without": set()}
+def work(name, kwargs):
+    for _ in range(10):
+        found[name].add(get(session, url, **kwargs))
+threads = [threading.Thread(target=work, args=("with", {"verify": ca})),
+           threading.Thread(target=work, args=("without", {}))]
+for thread in threads: thread.start()
+for thread in threads: thread.join()
+print(sorted(found["with"]), sorted(found["without"]))
+"""
+
+
+def test_a_kept_alive_connection_serves_only_its_own_context(
+    venv: Venv, home: Path, other_index: TlsIndex, pki: Pki
+) -> None:
+    """pip as a library: a connection verified under one request's ``verify=`` bundle
+    never serves a request without it (requests before 2.32 keep one pool per host)."""
+    args = ["-c", KEEP_ALIVE, other_index.url, str(pki.other_ca_pem)]
+    proc = venv.run(args, home, env=shim(str(pki.ca_pem)))
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines() == [
+        "200 refused 200 refused",
+        "['200'] ['refused']",
+    ], proc.stdout
 
 
 def test_parallel_pips(venv: Venv, home: Path, index: TlsIndex, pki: Pki) -> None:

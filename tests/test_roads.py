@@ -340,6 +340,56 @@ def test_an_https_proxy_is_verified_with_the_chosen_trust(
     assert through_proxy(shim(str(pki.ca_pem), PIP_TRUSTSHIM_EXTRA_CA=str(pki.proxy_ca_pem)))
 
 
+def test_an_https_proxy_gets_only_its_own_client_certificate(
+    venv: Venv, home: Path, pki: Pki, dists: Path
+) -> None:
+    """pip's ``--client-cert`` goes to the servers, never to an ``https://`` proxy; a
+    ``host-client-cert`` entry for the proxy's host goes to the proxy, and only there."""
+    pips = ["--client-cert", str(pki.client_cert_pem("pip's own client"))]
+    mine = f"localhost:0 {pki.client_cert_pem('the proxy client')}"
+    with ConnectProxy(tls=pki.proxy_context(), ask_client_cert=pki.ca) as proxy, TlsIndex(
+        pki, dists, ask_client_cert=True
+    ) as index:
+        env = shim(str(bundle(home, pki.ca_pem, pki.proxy_ca_pem)), HTTPS_PROXY=proxy.url)
+        assert_downloaded(download(venv, home, index.url, env=env, args=pips), home)
+        assert proxy.tunnels == [f"localhost:{index.port}"]
+        assert proxy.client_names == []
+        assert set(index.client_names) == {"pip's own client"}
+        env["PIP_TRUSTSHIM_HOST_CLIENT_CERT"] = mine.replace(":0", f":{proxy.port}")
+        assert_downloaded(download(venv, home, index.url, env=env, args=pips), home)
+        assert len(proxy.tunnels) == 2
+        assert set(proxy.client_names) == {"the proxy client"}
+        assert set(index.client_names) == {"pip's own client"}
+
+
+@pytest.mark.parametrize("variable", ["REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"])
+def test_ca_bundle_variables_count_only_while_pip_reads_them(
+    venv: Venv, home: Path, other_index: TlsIndex, pki: Pki, variable: str
+) -> None:
+    """requests reads them only while its ``trust_env`` is on, which pip turns off
+    for ``--proxy`` (24.1+) and ``--no-proxy-env`` (26.2+)."""
+    given = {variable: str(pki.other_ca_pem)}
+    with ConnectProxy() as proxy:
+        through = ["--proxy", proxy.url]
+        # Stock pip, as the reference: --proxy makes it ignore the variable from 24.1 on.
+        proc = download(venv, home, other_index.url, env=given, args=through)
+        assert (proc.returncode == 0) is not pip_at_least(venv, "24.1"), proc.stderr
+        env = shim(str(pki.ca_pem), **given)
+        proc = download(venv, home, other_index.url, env=env, args=through)
+        if pip_at_least(venv, "24.1"):
+            assert_refused(proc, home, UNKNOWN_ISSUER)
+        else:
+            assert_downloaded(proc, home)
+        assert len(proxy.tunnels) == 2
+        # Through the environment's proxy, requests reads the variable: it counts.
+        proc = download(venv, home, other_index.url, env={**env, "HTTPS_PROXY": proxy.url})
+        assert_downloaded(proc, home)
+        assert len(proxy.tunnels) == 3
+    if pip_at_least(venv, "26.2"):
+        proc = download(venv, home, other_index.url, env=env, args=["--no-proxy-env"])
+        assert_refused(proc, home, UNKNOWN_ISSUER)
+
+
 # ------------------------------------------------------- other pip commands
 
 

@@ -23,6 +23,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Dict, List, Optional, Tuple, Type, TypeVar
 
+import trustme
+
 from lib.dists import normalize, project_of
 from lib.pki import Pki
 
@@ -135,11 +137,7 @@ class _IndexHandler(BaseHTTPRequestHandler):
         except OSError as exc:
             self.server.index.handshake_errors.append(str(exc))
             raise
-        peer = self.request.getpeercert()
-        if peer:  # a client certificate was presented: record its common name
-            names = [value for rdn in peer.get("subject", ()) for key, value in rdn]
-            common = [v for rdn in peer.get("subject", ()) for k, v in rdn if k == "commonName"]
-            self.server.index.client_names.append(", ".join(common or names))
+        _record_client(self.request, self.server.index.client_names)
         super().setup()
 
     def finish(self) -> None:
@@ -203,6 +201,15 @@ class _IndexHandler(BaseHTTPRequestHandler):
             self._send(200, (dists / parts[2]).read_bytes(), "application/octet-stream", head)
         else:
             self._send(404, b"not found\n", "text/plain", head)
+
+
+def _record_client(sock: Any, names: List[str]) -> None:
+    """When the client presented a certificate, append its subject's common name."""
+    peer = sock.getpeercert()
+    if peer:
+        subject = [value for rdn in peer.get("subject", ()) for key, value in rdn]
+        common = [v for rdn in peer.get("subject", ()) for k, v in rdn if k == "commonName"]
+        names.append(", ".join(common or subject))
 
 
 def _page(title: str, body: str) -> bytes:
@@ -301,6 +308,7 @@ class _ProxyHandler(BaseHTTPRequestHandler):
             except OSError as exc:
                 self.server.proxy.handshake_errors.append(str(exc))
                 raise
+            _record_client(self.request, self.server.proxy.client_names)
         super().setup()
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
@@ -363,15 +371,25 @@ class ConnectProxy(_Served):
     ``handshake_errors`` holds the TLS failures on that first leg.
     ``aliases`` maps host names to ports on 127.0.0.1: the proxy is their DNS,
     so tests can use names like ``pypi.corp.test`` without touching the machine.
+    With ``ask_client_cert`` (and ``tls``) it asks every client for a certificate
+    issued by ``ask_client_cert`` without requiring one; ``client_names`` holds the
+    subject of each certificate presented to the proxy itself.
     """
 
     def __init__(
-        self, tls: Optional[ssl.SSLContext] = None, aliases: Optional[Dict[str, int]] = None
+        self,
+        tls: Optional[ssl.SSLContext] = None,
+        aliases: Optional[Dict[str, int]] = None,
+        ask_client_cert: Optional[trustme.CA] = None,
     ) -> None:
+        if ask_client_cert is not None and tls is not None:
+            tls.verify_mode = ssl.CERT_OPTIONAL
+            ask_client_cert.configure_trust(tls)
         self.tls = tls
         self.aliases = dict(aliases or {})
         self.tunnels: List[str] = []
         self.handshake_errors: List[str] = []
+        self.client_names: List[str] = []
         self._server = _ProxyServer(_ProxyHandler)
         self._server.proxy = self
         self.port: int = self._server.server_address[1]
