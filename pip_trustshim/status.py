@@ -11,6 +11,7 @@ import importlib
 import os
 import site
 import sys
+import urllib.parse
 from typing import Any, Dict, List, Optional
 
 PTH = "pip_trustshim.pth"
@@ -36,6 +37,7 @@ def collect() -> Dict[str, Any]:
         "extra_ca": [],
         "hosts": [],
         "pip_bundles": [],
+        "cautions": [],
         "versions": versions(),
         "python": sys.executable,
         "hook": hook(),
@@ -59,12 +61,50 @@ def collect() -> Dict[str, Any]:
             for e in t.entries
         ]
         report["pip_bundles"] = [{"path": b.path, "source": b.source} for b in view.bundles]
+        report["cautions"] = client_cert_cautions(view)
         report["shim"] = "on" if settings.is_on() else "off"
         problem = view.problem()
         report["error"] = str(problem) if problem is not None else None
     except Exception as error:  # a bad switch, a pip.conf pip cannot parse, a damaged install
         report["error"] = _error_line(error)
     return report
+
+
+def client_cert_cautions(view: Any) -> List[str]:
+    """A caution for each ``host-client-cert`` entry whose host pip reaches through a
+    proxy (not the proxy's own host): the certificate reaches the server only through
+    a connection the proxy passes on without decrypting it ("splice").
+
+    A wildcard entry ``*.NAME`` is judged by a host below NAME.
+    """
+    from .pipconfig import proxy_for
+
+    cautions = []
+    for entry in view.trust.host_client_cert.entries:
+        pattern = entry.pattern
+        host = f"host.{pattern.name}" if pattern.wildcard else pattern.name
+        proxy = proxy_for(view.config, host, pattern.port or 443)
+        if proxy is None:
+            continue
+        parts = urllib.parse.urlsplit(proxy.value if "://" in proxy.value else f"//{proxy.value}")
+        try:
+            proxy_port = parts.port or (443 if parts.scheme == "https" else 80)
+        except ValueError:
+            proxy_port = 80
+        if pattern.rank((parts.hostname or "").lower(), proxy_port) is not None:
+            continue  # the certificate is for the proxy itself
+        cautions.append(
+            f"host-client-cert {pattern.shown()}: pip reaches it through the proxy "
+            f"{_without_credentials(parts)} ({proxy.source}); the server gets the certificate "
+            "only if the proxy passes that connection through without decrypting it "
+            "(splice); a proxy that decrypts it gets the certificate instead, or nobody does"
+        )
+    return cautions
+
+
+def _without_credentials(parts: urllib.parse.SplitResult) -> str:
+    netloc = parts.netloc.rpartition("@")[2]
+    return f"{parts.scheme}://{netloc}" if parts.scheme else netloc
 
 
 def _all(settings: Any) -> List[Any]:
@@ -177,6 +217,7 @@ def render(report: Dict[str, Any]) -> str:
         lines.append(f"  pip's own CA bundle: {bundle['path']}  [{bundle['source']}]")
     if not report["pip_bundles"]:
         lines.append("  pip's own CA bundles: none (no --cert, PIP_CERT, cert =, *_CA_BUNDLE)")
+    lines += [f"  caution: {caution}" for caution in report["cautions"]]
     if report["error"]:
         lines.append(f"  error: {report['error']}")
     versions = report["versions"]
