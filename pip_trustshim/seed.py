@@ -37,6 +37,7 @@ from typing import Any, Dict, List, Optional, TextIO, Tuple
 
 from . import exitcodes
 from .errors import ShimError
+from .export import printable
 
 #: the distributions seeded, and the oldest Python each one needs in TARGET
 SEEDED = (("pip-trustshim", (3, 8)), ("certifi", (3, 8)), ("truststore", (3, 10)))
@@ -61,19 +62,19 @@ def run(target: str, out: TextIO) -> int:
     found = probe(python, target)
     wanted, note = plan(found, target)
     if note:
-        out.write(note + "\n")
+        out.write(printable(note) + "\n")
     with tempfile.TemporaryDirectory(prefix="pip-trustshim-seed-") as folder:
         wheels = [repack(name, folder) for name in wanted]
         install(python, wheels, target)
-    for wheel in wheels:
-        out.write(f"installed {os.path.basename(wheel)} into {found['purelib']}\n")
+    lines = [f"installed {os.path.basename(wheel)} into {found['purelib']}" for wheel in wheels]
     state, error = state_there(python)
     if state == "on":
-        out.write("pip-trustshim is on there already\n")
+        lines.append("pip-trustshim is on there already")
     elif state == "error":
-        out.write(f"pip-trustshim there stops pip until this is fixed: {error}\n")
+        lines.append(f"pip-trustshim there stops pip until this is fixed: {error}")
     else:
-        out.write(f"switch it on there: PIP_TRUSTSHIM=1, or {python} -m pip_trustshim enable\n")
+        lines.append(f"switch it on there: PIP_TRUSTSHIM=1, or {python} -m pip_trustshim enable")
+    out.write("".join(printable(line) + "\n" for line in lines))
     return exitcodes.SUCCESS
 
 
