@@ -14,6 +14,7 @@ installed or started skips the tier loudly with the reason.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 from pathlib import Path
 from typing import Dict, Iterator, List, Tuple
@@ -215,7 +216,7 @@ def git(c: Components, home: Path, bundle: Path, proxy: str) -> bool:
     """git clone over HTTPS, the bundle given for that URL only (``http.<url>.sslCAInfo``)."""
     base = c.url(PUBLIC, "")
     dest = home / "clone"
-    subprocess.run(["rm", "-rf", str(dest)], check=True)
+    shutil.rmtree(dest, ignore_errors=True)
     command = ["git", "-c", f"http.{base}.sslCAInfo={bundle}", "-c", f"http.proxy={proxy}"]
     command += ["clone", "-q", c.url(PUBLIC, "git/tools.git"), str(dest)]
     env = scrubbed(Path("/usr/bin"), home, GIT_CONFIG_NOSYSTEM="1", GIT_TERMINAL_PROMPT="0")
