@@ -260,14 +260,22 @@ def _add_export(commands: Any) -> None:
         "the extra CAs, the bundles pip was given) as one PEM bundle: each certificate\n"
         "once, in a stable order, after a comment with its subject and SHA-256\n"
         "fingerprint. For git, curl, uv (SSL_CERT_FILE), requests scripts, Docker builds.\n"
-        "Works while the shim is off (and says so).",
+        "Works while the shim is off (and says so). A hashed directory's files that\n"
+        "OpenSSL passes over (a dangling symlink, an unreadable file) are left out.",
     )
     sub.add_argument(
         "-o",
         "--output",
         default="-",
         metavar="FILE",
-        help="write FILE atomically, mode 0644 (default: standard output)",
+        help="write FILE atomically, mode 0644, through a symlink as enable does "
+        "(default: standard output)",
+    )
+    sub.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="say on stderr how many certificates each part gave, and which files were skipped",
     )
     sub.set_defaults(run=_run_export)
 
@@ -275,7 +283,7 @@ def _add_export(commands: Any) -> None:
 def _run_export(args: argparse.Namespace) -> int:
     from . import export
 
-    return export.run(args.output, sys.stdout, sys.stderr)
+    return export.run(args.output, sys.stdout, sys.stderr, verbose=args.verbose)
 
 
 def _add_seed(commands: Any) -> None:

@@ -13,6 +13,7 @@ import importlib
 import os
 import site
 import sys
+import urllib.parse
 from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Optional, Tuple
 
 from .errors import escape
@@ -80,14 +81,15 @@ def warnings(view: PipView) -> List[str]:
     """What pip would not stop on, but you should know, one sentence each.
 
     A ``[trustshim]`` key or ``PIP_TRUSTSHIM_*`` variable that is no setting
-    (with the one it may mean), and each bundle the settings or pip's own
+    (with the one it may mean), a ``host-client-cert`` host pip reaches
+    through a proxy (``client_cert_cautions``), and each bundle the settings or pip's own
     options name that holds a CA which has expired or is not valid yet (the
     CA, or how many and the first; each file read once, however many entries
     name it). Escaped (``errors.escape``).
     """
     from .certs import dated_cas
 
-    found = list(view.settings.unknown)
+    found = list(view.settings.unknown) + client_cert_cautions(view)
     for path, labels in configured_bundles(view):
         named = labels[0] + (f" and {len(labels) - 1} more" if len(labels) > 1 else "")
         dated = dated_cas(path)
@@ -121,6 +123,41 @@ def configured_bundles(view: PipView) -> Iterator[Tuple[str, List[str]]]:
         path = expand(path)
         grouped.setdefault(os.path.abspath(path), (path, []))[1].append(label)
     yield from grouped.values()
+def client_cert_cautions(view: PipView) -> List[str]:
+    """A caution for each ``host-client-cert`` entry whose host pip reaches through a
+    proxy (not the proxy's own host): the certificate reaches the server only through
+    a connection the proxy passes on without decrypting it ("splice").
+
+    A wildcard entry ``*.NAME`` is judged by a host below NAME.
+    """
+    from .pipconfig import proxy_for
+
+    cautions = []
+    for entry in view.trust.host_client_cert.entries:
+        pattern = entry.pattern
+        host = f"host.{pattern.name}" if pattern.wildcard else pattern.name
+        proxy = proxy_for(view.config, host, pattern.port or 443)
+        if proxy is None:
+            continue
+        parts = urllib.parse.urlsplit(proxy.value if "://" in proxy.value else f"//{proxy.value}")
+        try:
+            proxy_port = parts.port or (443 if parts.scheme == "https" else 80)
+        except ValueError:
+            proxy_port = 80
+        if pattern.rank((parts.hostname or "").lower(), proxy_port) is not None:
+            continue  # the certificate is for the proxy itself
+        cautions.append(
+            f"host-client-cert {pattern.shown()}: pip reaches it through the proxy "
+            f"{_without_credentials(parts)} ({proxy.source}); the server gets the certificate "
+            "only if the proxy passes that connection through without decrypting it "
+            "(splice); a proxy that decrypts it gets the certificate instead, or nobody does"
+        )
+    return cautions
+
+
+def _without_credentials(parts: urllib.parse.SplitResult) -> str:
+    netloc = parts.netloc.rpartition("@")[2]
+    return f"{parts.scheme}://{netloc}" if parts.scheme else netloc
 
 
 def _all(settings: Any) -> List[Any]:

@@ -262,6 +262,31 @@ def hashed_names(directory: str) -> List[str]:
         return []
 
 
+def hashed_files(directory: str) -> Tuple[List[str], List[Tuple[str, str]]]:
+    """The hashed files of a directory that OpenSSL can read, and those it skips.
+
+    OpenSSL looks a certificate up by its hashed name when a handshake needs
+    it, and passes over a name it cannot open: a dangling symlink (a CA file
+    deleted without ``update-ca-certificates``) or a file it may not read.
+    So do pip, ``check``, ``status`` and ``export``. Returns the readable
+    paths, and (path, why) for each skipped one; a FIFO, socket or device
+    is left to the caller (it is refused, never read).
+    """
+    readable: List[str] = []
+    skipped: List[Tuple[str, str]] = []
+    for name in hashed_names(directory):
+        path = os.path.join(directory, name)
+        kind = file_kind(path)
+        if kind == "missing":
+            why = "a dangling symbolic link" if os.path.islink(path) else "gone"
+            skipped.append((path, why))
+        elif kind == "file" and not os.access(path, os.R_OK):
+            skipped.append((path, "cannot be read (permission denied)"))
+        elif kind != "directory":
+            readable.append(path)
+    return readable, skipped
+
+
 class Named(Protocol):
     """Whatever names a bundle in an error: a setting, or a bundle pip was given."""
 
@@ -318,9 +343,9 @@ def _load_directory(context: ssl.SSLContext, path: str, named: Named) -> None:
             f"directory {path!r} holds no OpenSSL-hashed certificates "
             "(run 'openssl rehash' on it, or name a PEM file)"
         )
-    for name in hashed:
-        if file_kind(os.path.join(path, name)) == "special":
-            raise named.error(f"{os.path.join(path, name)!r} is not a regular file")
+    for found in hashed_files(path)[0]:
+        if file_kind(found) == "special":
+            raise named.error(f"{found!r} is not a regular file")
     context.load_verify_locations(capath=path)
 
 

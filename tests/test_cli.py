@@ -339,6 +339,7 @@ def test_status_json_defaults_and_install(venv: Venv, home: Path) -> None:
     }
     assert report["hosts"] == []
     assert report["extra_ca"] == [] and report["pip_bundles"] == []
+    assert report["warnings"] == []
     versions = report["versions"]
     assert versions["pip"] == venv.pip_version
     assert versions["python"].startswith(venv.python_version + ".")
