@@ -77,7 +77,6 @@ def _count(count: int) -> str:
     return f"{count} certificate{'' if count == 1 else 's'}"
 
 
-
 def parts(view: PipView) -> Iterator[Tuple[str, str]]:
     """(what it is, where it is) for the store, each extra CA and each pip bundle."""
     store = view.settings.store

@@ -123,6 +123,8 @@ def configured_bundles(view: PipView) -> Iterator[Tuple[str, List[str]]]:
         path = expand(path)
         grouped.setdefault(os.path.abspath(path), (path, []))[1].append(label)
     yield from grouped.values()
+
+
 def client_cert_cautions(view: PipView) -> List[str]:
     """A caution for each ``host-client-cert`` entry whose host pip reaches through a
     proxy (not the proxy's own host): the certificate reaches the server only through
