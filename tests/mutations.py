@@ -104,6 +104,14 @@ MUTATIONS: Tuple[Mutation, ...] = (
         ("tests/test_properties.py::test_hand_down_round_trips_to_the_child_only",),
         "a hand-down counts only when it names this process's parent",
     ),
+    Mutation(
+        "malformed-hand-down-accepted",
+        "pip_trustshim/settings.py",
+        "if not isinstance(pid, int) or not all(",
+        "if not isinstance(pid, int) and not all(",
+        ("tests/test_properties.py::test_a_malformed_hand_down_from_the_parent_is_refused",),
+        "a malformed hand-down stops pip",
+    ),
     # ------------------------------------------------------------------ patch
     Mutation(
         "no-proxy-ssl-context",
