@@ -433,8 +433,8 @@ MUTATIONS: Tuple[Mutation, ...] = (
     Mutation(
         "bundle-store-adds-the-system-store",
         "pip_trustshim/stores.py",
-        "    context = template.new()\n    if store.value == \"certifi\":",
-        "    context = system_context(store, template=template)\n    if store.value == \"certifi\":",
+        '    context = template.new()\n    if store.value == "certifi":',
+        '    context = system_context(store, template=template)\n    if store.value == "certifi":',
         (e2e("test_core", "test_bundle_store_trusts_only_that_bundle", NEW),),
         "a bundle store trusts that bundle: not the system store too",
     ),
