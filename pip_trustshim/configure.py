@@ -2,18 +2,25 @@
 
 pip's own ``Configuration`` (``load_only`` = the level) names the file, as
 ``pip config set``/``unset`` would; ``conffile`` edits only the lines of the
-keys written, keeping every other byte (comments too), and writes atomically;
-a symlink's target is edited, and said so. Values are checked with ``stores``
-before anything is written; after writing, the settings are read back as pip
-reads them and anything that still overrides them (an environment variable,
-a later file) is reported.
+keys written, keeping every other byte (comments too), holding the file's
+lock for the whole read, edit and write, and writes atomically; a symlink's
+target is edited, and said so. Values are checked with ``stores`` before
+anything is written; after writing, the settings are read back as pip reads
+them and anything that still overrides them (an environment variable, a
+later file) is reported.
+
+For configuration management: a file that already says what is asked is not
+written (``changed`` false), ``--dry-run`` prints the unified diff instead of
+writing, and ``--json`` says it all as one versioned object (``SCHEMA``).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import ssl
 import sys
+from dataclasses import dataclass
 from typing import Dict, List, Optional, TextIO
 
 from . import conffile, exitcodes, hosts, pipconfig
@@ -23,17 +30,38 @@ from .settings import SECTION, STORE_WORDS, Setting, Settings
 from .stores import load_bundle, store_context
 from .trust import as_pip_sees_it, check_table, load_entry
 
+#: the version of ``enable --json`` and ``disable --json``
+#: (docs/schemas/configure.schema.json)
+SCHEMA = 1
+#: what ``enable`` says last, when pip now uses what it wrote
+CHECK_HINT = "run `pip-trustshim check` to test it"
+#: who a file at each level switches the shim off for (``disable`` says it)
+REACH = {
+    "user": "every environment of this user",
+    "global": "every user and every environment on this machine",
+}
+
+
+@dataclass(frozen=True)
+class Request:
+    """One run of ``enable`` or ``disable``: what to write where, and how to say it."""
+
+    command: str
+    level: str
+    out: TextIO
+    dry_run: bool = False
+    as_json: bool = False
+
 
 def enable(
     store: Optional[str],
     extra_cas: List[str],
     host_cas: List[str],
     host_client_certs: List[str],
-    level: str,
-    out: TextIO,
+    request: Request,
 ) -> int:
     """Write ``enabled = yes`` and what is given; SUCCESS when pip now uses them."""
-    filename = file_to_edit(level)
+    filename = file_to_edit(request.level)
     values: Dict[str, Optional[str]] = {"enabled": "yes"}
     if store is not None:
         values["store"] = checked_store(store, "--store")
@@ -43,39 +71,105 @@ def enable(
         values["host-ca"] = checked_entries("host-ca", host_cas)
     if host_client_certs:
         values["host-client-cert"] = checked_entries("host-client-cert", host_client_certs)
-    written = write(filename, values, out).path
-    for name, value in values.items():
-        shown = str(value).replace("\n", "; ")
-        out.write(
-            f"wrote {SECTION}.{name} = {shown} to {written} ({shown_level(filename, level)})\n"
-        )
-    return report_effect({name: str(value) for name, value in values.items()}, out)
+    return apply(filename, values, request)
 
 
-def disable(level: str, out: TextIO) -> int:
-    """Remove ``enabled`` from the file at ``level``; 0 when pip now runs without the shim."""
-    filename = file_to_edit(level)
-    if not os.path.exists(filename):
-        out.write(f"{SECTION}.enabled is not set in {filename} ({level}); nothing to remove\n")
-        return report_effect({}, out)
-    edited = write(filename, {"enabled": None}, out)
-    shown = shown_level(filename, level)
-    if not edited.changed:
-        out.write(f"{SECTION}.enabled is not set in {filename} ({shown}); nothing to remove\n")
+def disable(request: Request) -> int:
+    """Remove ``enabled`` from the file at the level; SUCCESS when pip now runs without the shim."""
+    return apply(file_to_edit(request.level), {"enabled": None}, request)
+
+
+def apply(filename: str, values: Dict[str, Optional[str]], request: Request) -> int:
+    """Edit (or, on a dry run, plan) the file, then say what changed and what pip now sees."""
+    edited = write(filename, values, request.dry_run)
+    level = shown_level(filename, request.level)
+    if request.dry_run:
+        effect = None
     else:
-        out.write(f"removed {SECTION}.enabled from {edited.path} ({shown})\n")
-    return report_effect({}, out)
+        effect = report_effect({k: v for k, v in values.items() if v is not None})
+    if request.as_json:
+        document = {
+            "schema": SCHEMA,
+            "command": request.command,
+            "file": edited.path,
+            "link": edited.link,
+            "level": level,
+            "values": values,
+            "changed": edited.changed,
+            "dry_run": request.dry_run,
+            "diff": edited.diff(),
+            "shim": None if effect is None else effect.shim,
+            "warnings": [] if effect is None else effect.warnings,
+        }
+        request.out.write(json.dumps(document, indent=2) + "\n")
+    elif request.dry_run:
+        request.out.write(printable(edited.diff(), keep="\t\r\n"))
+        would = "would change" if edited.changed else "would not change"
+        sys.stderr.write(f"dry run: {edited.path} ({level}) {would}; nothing written\n")
+    else:
+        said = said_done(edited, values, level, request.command)
+        request.out.write("".join(printable(line) + "\n" for line in said))
+    if effect is None:
+        return exitcodes.SUCCESS
+    for warning in effect.warnings:
+        sys.stderr.write(f"warning: {printable(warning)}\n")
+    if request.as_json or effect.code != exitcodes.SUCCESS:
+        return effect.code
+    request.out.write(f"pip-trustshim is now {effect.shim} for pip (store: {effect.store})\n")
+    if request.command == "enable":
+        request.out.write(CHECK_HINT + "\n")
+    elif edited.changed and level in REACH:
+        request.out.write(
+            f"note: {REACH[level]} reads this file: the shim is now off in all of them, "
+            "unless another setting switches it on there (to switch it off in one "
+            "environment only, set PIP_TRUSTSHIM=0 there)\n"
+        )
+    return effect.code
 
 
-def write(filename: str, values: Dict[str, Optional[str]], out: TextIO) -> conffile.Edited:
-    """Edit ``[trustshim]`` in ``filename``, atomically, saying so for a symlink."""
+def said_done(
+    edited: conffile.Edited, values: Dict[str, Optional[str]], level: str, command: str
+) -> List[str]:
+    """What ``enable``/``disable`` say they did to the file, one line each."""
+    lines = []
+    if edited.link is not None and edited.changed:
+        lines.append(f"{edited.link} is a symbolic link: edited its target, {edited.path}")
+    where = f"{edited.path} ({level})"
+    before = conffile.read_section(edited.before, SECTION) or {}
+    for name, value in values.items():
+        key = f"{SECTION}.{name}"
+        old = before.get(conffile.normalize_key(name))
+        if value is None and old is None:
+            lines.append(f"{key} is not set in {where}; nothing to remove")
+        elif value is None:
+            gone = conffile.read_section(edited.after, SECTION) is None
+            emptied = f" and the [{SECTION}] section it left empty" if gone else ""
+            lines.append(f"removed {key}{emptied} from {where}")
+        elif old == conffile.read_back_value(value):
+            lines.append(f"{key} = {shown(value)} is already set in {where}")
+        else:
+            lines.append(f"wrote {key} = {shown(value)} to {where}")
+    return lines
+
+
+def shown(value: str) -> str:
+    """A value on one line: a table's entries joined with ``; ``."""
+    return value.replace("\n", "; ")
+
+
+def printable(text: str, keep: str = "") -> str:
+    """``text`` with every character that is not printable (but those in ``keep``) escaped."""
+    return "".join(
+        char if char.isprintable() or char in keep else ascii(char)[1:-1] for char in text
+    )
+
+
+def write(filename: str, values: Dict[str, Optional[str]], dry_run: bool) -> conffile.Edited:
+    """Edit ``[trustshim]`` in ``filename`` (atomically, under its lock), or plan it."""
     try:
-        edited = conffile.edit_section(filename, SECTION, values)
+        return conffile.edit_section(filename, SECTION, values, dry_run=dry_run)
     except conffile.ConfigFileError as error:
         raise ShimError(f"pip-trustshim: nothing written: {error}") from None
-    if edited.link is not None and edited.changed:
-        out.write(f"{edited.link} is a symbolic link: edited its target, {edited.path}\n")
-    return edited
 
 
 def file_to_edit(level: str) -> str:
@@ -112,9 +206,13 @@ def shown_level(filename: str, level: str) -> str:
 
 
 def checked_store(store: str, source: str) -> str:
-    """The value to write for ``--store``, or the error pip would later print."""
+    """The value to write for ``--store``, or the error pip would later print.
+
+    A path is written absolute; a missing one is named as typed, so that a
+    mistyped word reads as typed, with a "did you mean" (``--store sytem``).
+    """
     value = store if store in STORE_WORDS else absolute(store)
-    store_context(Setting("store", value, source))
+    store_context(Setting("store", value if os.path.exists(value) else store, source))
     return value
 
 
@@ -166,28 +264,38 @@ def absolute(path: str) -> str:
     return os.path.abspath(settings_module.expand(path))
 
 
-def report_effect(written: Dict[str, str], out: TextIO) -> int:
+@dataclass(frozen=True)
+class Effect:
+    """What pip sees after a write: the exit status, and the warnings that explain a 1."""
+
+    code: int
+    #: "on", "off", or "error" (pip would stop on a setting)
+    shim: str
+    store: str
+    warnings: List[str]
+
+
+def report_effect(written: Dict[str, str]) -> Effect:
     """Read the settings back as pip will; SUCCESS when they are what was asked for."""
     view = as_pip_sees_it()
     settings = view.settings
     wanted_on = bool(written)
     problem = view.problem()
     on = problem is None and settings.is_on()
+    store = settings.store.value
     if problem is not None and (wanted_on or _switched_on(settings)):
-        sys.stderr.write(f"warning: pip will now stop with: {problem}\n")
-        return exitcodes.NOT_AS_ASKED
+        stops = [f"pip will now stop with: {problem}"]
+        return Effect(exitcodes.NOT_AS_ASKED, "error", store, stops)
     tables = (settings.store, settings.extra_ca, settings.host_ca, settings.host_client_cert)
     mismatched = [s for s in tables if s.name in written and s.value.strip() != written[s.name]]
+    shim = "on" if on else "off"
     if on != wanted_on or mismatched:
-        for setting in [settings.enabled, *mismatched]:
-            sys.stderr.write(
-                f"warning: pip still sees {setting.key} = {setting.value!r} "
-                f"(from {setting.source})\n"
-            )
-        return exitcodes.NOT_AS_ASKED
-    state = "on" if on else "off"
-    out.write(f"pip-trustshim is now {state} for pip (store: {settings.store.value})\n")
-    return exitcodes.SUCCESS
+        warnings = [
+            f"pip still sees {setting.key} = {setting.value!r} (from {setting.source})"
+            for setting in [settings.enabled, *mismatched]
+        ]
+        return Effect(exitcodes.NOT_AS_ASKED, shim, store, warnings)
+    return Effect(exitcodes.SUCCESS, shim, store, [])
 
 
 def _switched_on(settings: Settings) -> bool:

@@ -1,6 +1,6 @@
 """``pip-trustshim status``: the shim's settings, where each came from, and its install.
 
-One dictionary (the ``--json`` output, keys documented in the README) and a
+One dictionary (the ``--json`` output, keys documented in docs/cli.md) and a
 text rendering of it. A bad setting is reported, never raised; so is a
 damaged installation (the rest of the package is imported only when needed).
 """
@@ -13,6 +13,9 @@ import site
 import sys
 from typing import Any, Dict, List, Optional
 
+#: the version of the ``--json`` report (docs/schemas/status.schema.json): new keys
+#: may be added within a version; a key removed, renamed or changed in meaning bumps it
+SCHEMA = 1
 PTH = "pip_trustshim.pth"
 BOOT = "_pip_trustshim_boot"
 #: the package's modules a patched pip imports (the rest serve the command line)
@@ -30,6 +33,7 @@ HEADLINES = {
 def collect() -> Dict[str, Any]:
     """Everything ``status`` reports, JSON-ready."""
     report: Dict[str, Any] = {
+        "schema": SCHEMA,
         "shim": "error",
         "error": None,
         "settings": {},
