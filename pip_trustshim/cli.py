@@ -16,14 +16,11 @@ import argparse
 import json
 import os
 import sys
-from typing import TYPE_CHECKING, Any, List, Optional
+from typing import Any, List, Optional
 
 from .errors import ShimError
 from .exitcodes import EPILOG, INTERNAL_ERROR, NOT_AS_ASKED, SUCCESS, USAGE_ERROR
 from .pipconfig import LEVELS
-
-if TYPE_CHECKING:
-    from . import configure
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -226,12 +223,6 @@ def _add_outputs(sub: Any) -> None:
     )
 
 
-def _request(args: argparse.Namespace, command: str) -> configure.Request:
-    from . import configure
-
-    return configure.Request(command, args.level, sys.stdout, args.dry_run, args.json)
-
-
 def _run_enable(args: argparse.Namespace) -> int:
     from . import configure
 
@@ -240,7 +231,7 @@ def _run_enable(args: argparse.Namespace) -> int:
         list(args.extra_ca),
         list(args.host_ca),
         list(args.host_client_cert),
-        _request(args, "enable"),
+        configure.Request("enable", args.level, sys.stdout, args.dry_run, args.json),
     )
 
 
@@ -267,7 +258,9 @@ def _add_disable(commands: Any) -> None:
 def _run_disable(args: argparse.Namespace) -> int:
     from . import configure
 
-    return configure.disable(_request(args, "disable"))
+    return configure.disable(
+        configure.Request("disable", args.level, sys.stdout, args.dry_run, args.json)
+    )
 
 
 def _add_export(commands: Any) -> None:

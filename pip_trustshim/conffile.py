@@ -8,7 +8,11 @@ byte (comments, other sections, line endings, a UTF-8 byte order mark). The
 new text must read back through ``configparser.RawConfigParser()``, exactly as
 pip reads it, with the requested values and everything else as it was; it is
 then written atomically (``atomic``), keeping the file's mode and owner.
-Anything that fails leaves the original untouched.
+Anything that fails leaves the original untouched. The read, edit and write
+happen holding the file's lock (``lock``), so edits at once never lose one
+another's change; a file that already says what is asked is not written.
+A dry run returns the edit without writing it (``Edited.diff``), and a
+section the edit leaves empty (no key, no comment) is removed.
 
 Keys are matched as pip matches them: case-insensitively, ``-`` and ``_``
 alike, a leading ``--`` ignored (``extra_ca``, ``Extra-CA`` and ``extra-ca``

@@ -83,53 +83,49 @@ def apply(filename: str, values: Dict[str, Optional[str]], request: Request) -> 
     """Edit (or, on a dry run, plan) the file, then say what changed and what pip now sees."""
     edited = write(filename, values, request.dry_run)
     level = shown_level(filename, request.level)
-    if request.dry_run:
-        effect = None
-    else:
-        effect = report_effect({k: v for k, v in values.items() if v is not None})
+    written = {name: value for name, value in values.items() if value is not None}
+    effect = None if request.dry_run else report_effect(written)
     if request.as_json:
-        document = {
-            "schema": SCHEMA,
-            "command": request.command,
-            "file": edited.path,
-            "link": edited.link,
-            "level": level,
-            "values": values,
-            "changed": edited.changed,
-            "dry_run": request.dry_run,
-            "diff": edited.diff(),
-            "shim": None if effect is None else effect.shim,
-            "warnings": [] if effect is None else effect.warnings,
-        }
+        document = as_document(request, edited, level, values, effect)
         request.out.write(json.dumps(document, indent=2) + "\n")
     elif request.dry_run:
         request.out.write(printable(edited.diff(), keep="\t\r\n"))
         would = "would change" if edited.changed else "would not change"
-        sys.stderr.write(f"dry run: {edited.path} ({level}) {would}; nothing written\n")
+        sys.stderr.write(f"dry run: {printable(edited.path)} ({level}) {would}; nothing written\n")
     else:
-        said = said_done(edited, values, level, request.command)
-        request.out.write("".join(printable(line) + "\n" for line in said))
-    if effect is None:
-        return exitcodes.SUCCESS
-    for warning in effect.warnings:
-        sys.stderr.write(f"warning: {printable(warning)}\n")
-    if request.as_json or effect.code != exitcodes.SUCCESS:
-        return effect.code
-    request.out.write(f"pip-trustshim is now {effect.shim} for pip (store: {effect.store})\n")
-    if request.command == "enable":
-        request.out.write(CHECK_HINT + "\n")
-    elif edited.changed and level in REACH:
-        request.out.write(
-            f"note: {REACH[level]} reads this file: the shim is now off in all of them, "
-            "unless another setting switches it on there (to switch it off in one "
-            "environment only, set PIP_TRUSTSHIM=0 there)\n"
+        lines = said_done(edited, values, level) + said_after(
+            request.command, edited, level, effect
         )
-    return effect.code
+        request.out.write("".join(printable(line) + "\n" for line in lines))
+    for warning in effect.warnings if effect is not None else []:
+        sys.stderr.write(f"warning: {printable(warning)}\n")
+    return exitcodes.SUCCESS if effect is None else effect.code
 
 
-def said_done(
-    edited: conffile.Edited, values: Dict[str, Optional[str]], level: str, command: str
-) -> List[str]:
+def as_document(
+    request: Request,
+    edited: conffile.Edited,
+    level: str,
+    values: Dict[str, Optional[str]],
+    effect: Optional[Effect],
+) -> Dict[str, object]:
+    """The ``--json`` object (``SCHEMA``; docs/schemas/configure.schema.json)."""
+    return {
+        "schema": SCHEMA,
+        "command": request.command,
+        "file": edited.path,
+        "link": edited.link,
+        "level": level,
+        "values": values,
+        "changed": edited.changed,
+        "dry_run": request.dry_run,
+        "diff": edited.diff(),
+        "shim": None if effect is None else effect.shim,
+        "warnings": [] if effect is None else effect.warnings,
+    }
+
+
+def said_done(edited: conffile.Edited, values: Dict[str, Optional[str]], level: str) -> List[str]:
     """What ``enable``/``disable`` say they did to the file, one line each."""
     lines = []
     if edited.link is not None and edited.changed:
@@ -149,6 +145,24 @@ def said_done(
             lines.append(f"{key} = {shown(value)} is already set in {where}")
         else:
             lines.append(f"wrote {key} = {shown(value)} to {where}")
+    return lines
+
+
+def said_after(
+    command: str, edited: conffile.Edited, level: str, effect: Optional[Effect]
+) -> List[str]:
+    """When pip now sees what was asked: the state, then how to test it or how far it reached."""
+    if effect is None or effect.code != exitcodes.SUCCESS:
+        return []  # the warnings say why
+    lines = [f"pip-trustshim is now {effect.shim} for pip (store: {effect.store})"]
+    if command == "enable":
+        lines.append(CHECK_HINT)
+    elif edited.changed and level in REACH:
+        lines.append(
+            f"note: {REACH[level]} reads this file: the shim is now off in all of them, "
+            "unless another setting switches it on there (to switch it off in one "
+            "environment only, set PIP_TRUSTSHIM=0 there)"
+        )
     return lines
 
 
