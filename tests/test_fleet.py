@@ -265,6 +265,19 @@ def test_dry_run_prints_the_exact_diff_and_writes_nothing(
     assert nothing.stderr == f"dry run: {conf} (user) would not change; nothing written\n"
 
 
+def test_dry_run_shows_control_characters_escaped(venv: Venv, home: Path) -> None:
+    """The text diff escapes them (the terminal would obey them); --json keeps them exact."""
+    conf = user_file(home)
+    conf.parent.mkdir(parents=True)
+    conf.write_text("# \x1b[2J a comment that clears the screen\n[global]\ntimeout = 60\n")
+    proc = run(venv, home, ["enable", "--dry-run"])
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "\x1b" not in proc.stdout
+    assert " # \\x1b[2J a comment that clears the screen\n" in proc.stdout
+    document = run_json(venv, home, ["enable", "--dry-run"])
+    assert " # \x1b[2J a comment that clears the screen\n" in document["diff"]
+
+
 def test_dry_run_refuses_a_bad_value(venv: Venv, home: Path, tmp_path: Path) -> None:
     proc = run(venv, home, ["enable", "--store", str(tmp_path / "nope.pem"), "--dry-run", "--json"])
     assert proc.returncode == 2 and proc.stdout == "", proc.stdout + proc.stderr
