@@ -60,8 +60,12 @@ def exclusive(target: str, timeout: Optional[float] = None) -> Iterator[str]:
 
 
 def _open(path: str) -> int:
-    """The lock file, opened (created when missing); read-only when that is all we may."""
-    flags = getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+    """The lock file, opened (created when missing); read-only when that is all we may.
+
+    Never through a symbolic link: one planted in a shared directory would
+    make us create or lock a file of someone else's choosing.
+    """
+    flags = getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0) | getattr(os, "O_NOFOLLOW", 0)
     try:
         return os.open(path, os.O_RDWR | os.O_CREAT | flags, NEW_FILE_MODE)
     except PermissionError:

@@ -36,6 +36,16 @@ def test_lock_file_is_beside_the_file(tmp_path: Path) -> None:
     assert os.path.isfile(held)  # left in place: removing it could split the lock in two
 
 
+@pytest.mark.skipif(not hasattr(os, "O_NOFOLLOW"), reason="POSIX: O_NOFOLLOW")
+def test_a_planted_symbolic_link_is_not_followed(tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    (tmp_path / ".pip.conf.lock").symlink_to(elsewhere)
+    with pytest.raises(lock.LockError, match="cannot create the lock file"):
+        with lock.exclusive(str(tmp_path / "pip.conf")):
+            pass  # pragma: no cover: never reached
+    assert not elsewhere.exists()
+
+
 def test_a_second_holder_waits_and_gives_up(tmp_path: Path) -> None:
     target = str(tmp_path / "pip.conf")
     with lock.exclusive(target):
