@@ -23,7 +23,7 @@ import pytest
 
 from lib.pki import Pki
 from lib.schemas import documented_keys, load, validate
-from lib.venvs import Venv, scrubbed_env
+from lib.venvs import Venv, scrubbed_env, without_machine_config
 
 #: per (CPython, pip) pair: 20 rounds in the default run of two pairs
 ROUNDS = 10
@@ -48,7 +48,8 @@ def command(venv: Venv, home: Path, args: List[str], env: Optional[Dict[str, str
     """``[pip-trustshim *args]`` ready to run: the console script, its scrubbed environment."""
     no_config_file = ""  # no PIP_CONFIG_FILE: pip reads the user file under HOME
     environment = scrubbed_env(venv.bin, home, no_config_file, {**user_env(home), **(env or {})})
-    return [str(venv.bin / "pip-trustshim"), *args], environment
+    argv = without_machine_config([str(venv.bin / "pip-trustshim"), *args], no_config_file)
+    return argv, environment
 
 
 def run(
@@ -348,6 +349,7 @@ def minimal_status() -> Dict[str, Any]:
         "extra_ca": [],
         "hosts": [],
         "pip_bundles": [],
+        "warnings": [],
         "versions": {
             "python": "3.11.7",
             "pip": None,
