@@ -21,6 +21,9 @@ from .errors import escape
 if TYPE_CHECKING:
     from .trust import PipView
 
+#: the version of the ``--json`` report (docs/schemas/status.schema.json): new keys
+#: may be added within a version; a key removed, renamed or changed in meaning bumps it
+SCHEMA = 1
 PTH = "pip_trustshim.pth"
 BOOT = "_pip_trustshim_boot"
 #: the package's modules a patched pip imports (the rest serve the command line)
@@ -38,6 +41,7 @@ HEADLINES = {
 def collect() -> Dict[str, Any]:
     """Everything ``status`` reports, JSON-ready."""
     report: Dict[str, Any] = {
+        "schema": SCHEMA,
         "shim": "error",
         "error": None,
         "settings": {},
