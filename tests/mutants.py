@@ -191,10 +191,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         if verdict == "error":
             print("\n".join(rest))
         sys.stdout.flush()
-    print("\n| mutation | tests that kill it | result |\n|---|---|---|")
+    print("\n| mutation | what it breaks | tests | result |\n|---|---|---|---|")
     for mutation, verdict, run in results:
         tests = "<br>".join(f"`{test.replace('tests/', '')}`" for test in mutation.tests)
-        print(f"| `{mutation.name}` ({mutation.file}) | {tests} | {verdict}, {run.seconds:.0f} s |")
+        name = f"`{mutation.name}` ({mutation.file.split('/')[-1]})"
+        print(f"| {name} | {mutation.why} | {tests} | {verdict}, {run.seconds:.0f} s |")
     killed = sum(verdict == "killed" for _, verdict, _ in results)
     survived = sum(verdict == "survived" for _, verdict, _ in results)
     minutes = (time.monotonic() - start) / 60

@@ -80,9 +80,9 @@ MUTATIONS: Tuple[Mutation, ...] = (
     Mutation(
         "missing-store-falls-back-to-system",
         "pip_trustshim/stores.py",
-        "            raise store.error(\"neither 'system', 'certifi' nor an existing file or "
-        'directory")',
-        "            return system_context(store, template=template)",
+        '        if file_kind(path) == "missing":\n            raise store.error(',
+        '        if file_kind(path) == "missing":\n'
+        "            return system_context(store, template=template)\n            raise (",
         (e2e("test_core", "test_bad_store_from_environment", NEW),),
         "a store that names no file stops pip: no fallback to another store",
     ),
