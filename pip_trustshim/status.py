@@ -52,6 +52,7 @@ def collect() -> Dict[str, Any]:
             {
                 "setting": t.setting.name,
                 "host": e.pattern.shown(),
+                "written": e.pattern.written,
                 "path": e.path,
                 "source": e.setting.source,
             }
@@ -169,8 +170,10 @@ def render(report: Dict[str, Any]) -> str:
         lines.append(f"  {name + ':':10} {value}  [{setting['source']}]")
     lines += [f"  extra CA file: {path}" for path in report["extra_ca"]]
     for entry in report["hosts"]:
-        name = entry["setting"]
-        lines.append(f"  {name}: {entry['host']} -> {entry['path']}  [{entry['source']}]")
+        name, host = entry["setting"], entry["host"]
+        if entry["written"] != host:
+            host += f" (written {entry['written']!r})"
+        lines.append(f"  {name}: {host} -> {entry['path']}  [{entry['source']}]")
     if not report["hosts"]:
         lines.append("  per-host entries: none (no host-ca, no host-client-cert)")
     for bundle in report["pip_bundles"]:
