@@ -27,6 +27,7 @@ import importlib
 import ipaddress
 import re
 from dataclasses import dataclass, field
+from itertools import compress
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from .errors import ShimError, bad_value
@@ -101,16 +102,20 @@ class Table:
         self._made: List[Optional[Entry]] = list(entries)
         #: each entry's path as written: each distinct one finds its first entry
         self._paths: Sequence[str] = [entry.path for entry in entries]
-        #: the entries as written, read when the first entry not made yet is asked for
-        self._written: Optional[List[str]] = None
+        #: the entries as written (``_unmade``), each made when first asked for
+        self._written: List[str] = []
         self._index([entry.pattern.shown() for entry in entries])
 
     @classmethod
-    def _unmade(cls, setting: Setting, keys: List[str], paths: Sequence[str]) -> Table:
-        """A table of entries already checked, each made from ``setting`` when asked for."""
+    def _unmade(
+        cls, setting: Setting, keys: List[str], paths: Sequence[str], written: List[str]
+    ) -> Table:
+        """A table of entries already checked, each made from how it was written when
+        first asked for."""
         table = cls(setting)
         table._made = [None] * len(keys)
         table._paths = paths
+        table._written = written
         table._index(keys)
         return table
 
@@ -182,9 +187,7 @@ class Table:
     def _entry(self, at: int) -> Entry:
         entry = self._made[at]
         if entry is None:
-            if self._written is None:
-                self._written = _segments(self.setting.value)
-            entry = self._made[at] = _make(self._written[at], self.setting)
+            entry = self._made[at] = _make(self._written[at].strip(), self.setting)
         return entry
 
 
@@ -206,7 +209,9 @@ def _parse_common(setting: Setting) -> Optional[Table]:
     left to the general way, entry by entry.
     """
     text = setting.value.replace(";", "\n")
-    if "=" in text or not set(map(len, map(str.split, text.split("\n")))) <= {0, 2}:
+    lines = text.split("\n")
+    counts = list(map(len, map(str.split, lines)))
+    if "=" in text or not set(counts) <= {0, 2}:
         return None
     words = text.split()
     if not words:
@@ -220,7 +225,7 @@ def _parse_common(setting: Setting) -> Optional[Table]:
         simple = _SIMPLE.fullmatch(shape)
         if simple is None or not _short_enough(simple.group(2)):
             return None
-    return Table._unmade(setting, keys[1:-1].split("\n"), paths)
+    return Table._unmade(setting, keys[1:-1].split("\n"), paths, list(compress(lines, counts)))
 
 
 def _short_enough(name: str) -> bool:
