@@ -220,12 +220,15 @@ def _parse_common(setting: Setting) -> Optional[Table]:
     written = "\n" + "\n".join(hosts) + "\n"
     if not written.isascii() or ":0" in written or _BIG_PORT.search(written):
         return None
-    keys = written.lower()
-    for shape in set(keys.translate(_SHAPE).split("\n")[1:-1]):
+    lower = written.lower()
+    shapes = set(lower.translate(_SHAPE).split("\n"))
+    shapes.discard("")  # before the first host and after the last
+    for shape in shapes:
         simple = _SIMPLE.fullmatch(shape)
         if simple is None or not _short_enough(simple.group(2)):
             return None
-    return Table._unmade(setting, keys[1:-1].split("\n"), paths, list(compress(lines, counts)))
+    keys = hosts if lower == written else lower[1:-1].split("\n")
+    return Table._unmade(setting, keys, paths, list(compress(lines, counts)))
 
 
 def _short_enough(name: str) -> bool:
