@@ -102,20 +102,26 @@ class Table:
         self._made: List[Optional[Entry]] = list(entries)
         #: each entry's path as written: each distinct one finds its first entry
         self._paths: Sequence[str] = [entry.path for entry in entries]
-        #: the entries as written (``_unmade``), each made when first asked for
-        self._written: List[str] = []
+        #: for entries not made yet (``_unmade``): each HOST as written, and each
+        #: entry as written unless that is ``HOST PATH``
+        self._hosts: Sequence[str] = ()
+        self._lines: Optional[Sequence[str]] = None
         self._index([entry.pattern.shown() for entry in entries])
 
     @classmethod
     def _unmade(
-        cls, setting: Setting, keys: List[str], paths: Sequence[str], written: List[str]
+        cls,
+        setting: Setting,
+        keys: List[str],
+        hosts: Sequence[str],
+        paths: Sequence[str],
+        lines: Optional[Sequence[str]],
     ) -> Table:
         """A table of entries already checked, each made from how it was written when
         first asked for."""
         table = cls(setting)
         table._made = [None] * len(keys)
-        table._paths = paths
-        table._written = written
+        table._hosts, table._paths, table._lines = hosts, paths, lines
         table._index(keys)
         return table
 
@@ -187,7 +193,9 @@ class Table:
     def _entry(self, at: int) -> Entry:
         entry = self._made[at]
         if entry is None:
-            entry = self._made[at] = _make(self._written[at].strip(), self.setting)
+            lines = self._lines
+            written = lines[at].strip() if lines else f"{self._hosts[at]} {self._paths[at]}"
+            entry = self._made[at] = _make(written, self.setting)
         return entry
 
 
@@ -202,23 +210,30 @@ def parse(setting: Setting) -> Table:
 def _parse_common(setting: Setting) -> Optional[Table]:
     """A table written the common way, checked as a whole; None for any other.
 
-    Common: each entry ``HOST PATH`` (no ``=``, no space in the path), HOST
-    an ASCII name whose last label starts with a letter, with an optional
-    port. A HOST is checked by its shape (letters and digits replaced), and
-    the hosts of a table share a few shapes. Anything else, valid or not, is
-    left to the general way, entry by entry.
+    Common: each entry ``HOST PATH`` on a line of its own (no ``=``, no space
+    in the path), HOST an ASCII name whose last label starts with a letter,
+    with an optional port. Each line has two words: checked by writing the
+    words back as ``HOST PATH`` lines (the form ``enable`` and pip.conf give),
+    else line by line. A HOST is checked by its shape (letters and digits
+    replaced), and the hosts of a table share a few shapes. Anything else,
+    valid or not, is left to the general way, entry by entry.
     """
-    text = setting.value.replace(";", "\n")
-    lines = text.split("\n")
-    counts = list(map(len, map(str.split, lines)))
-    if "=" in text or not set(counts) <= {0, 2}:
+    text = setting.value.replace(";", "\n").strip()
+    if "=" in text:
         return None
     words = text.split()
     if not words:
         return Table(setting)
     hosts, paths = words[0::2], words[1::2]
+    lines = None  # None: the entries are written exactly "HOST PATH"
+    if len(hosts) != len(paths) or "\n".join(map(" ".join, zip(hosts, paths))) != text:
+        every = text.split("\n")
+        counts = list(map(len, map(str.split, every)))
+        if not set(counts) <= {0, 2}:
+            return None
+        lines = list(compress(every, counts))
     written = "\n" + "\n".join(hosts) + "\n"
-    if not written.isascii() or ":0" in written or _BIG_PORT.search(written):
+    if not written.isascii() or ":0" in written:
         return None
     lower = written.lower()
     shapes = set(lower.translate(_SHAPE).split("\n"))
@@ -227,8 +242,10 @@ def _parse_common(setting: Setting) -> Optional[Table]:
         simple = _SIMPLE.fullmatch(shape)
         if simple is None or not _short_enough(simple.group(2)):
             return None
+    if any(shape.endswith(":00000") for shape in shapes) and _BIG_PORT.search(written):
+        return None
     keys = hosts if lower == written else lower[1:-1].split("\n")
-    return Table._unmade(setting, keys, paths, list(compress(lines, counts)))
+    return Table._unmade(setting, keys, hosts, paths, lines)
 
 
 def _short_enough(name: str) -> bool:

@@ -460,6 +460,14 @@ def test_the_common_form_and_the_general_way_agree_on_a_large_table() -> None:
         "/ca/again.pem",
     ]
     assert common.files()["/ca/w.pem"].written == "*.w0.corp.test /ca/w.pem"
+    # Spaces, tabs and blank lines around the entries: still read as a whole.
+    loose = Setting(
+        "host-ca", "\n\n" + "\n".join(f"  {line.replace(' ', chr(9))} ;" for line in lines), "t"
+    )
+    assert hosts._parse_common(loose) is not None
+    assert [e.written for e in hosts.parse(loose).entries] == [
+        line.replace(" ", "\t") for line in lines
+    ]
 
 
 def test_matching_takes_the_same_lookups_whatever_the_size_of_the_table(
