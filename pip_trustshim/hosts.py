@@ -4,7 +4,8 @@ An entry is ``HOST PATH`` or ``HOST=PATH``; entries are separated by newlines
 or ``;``. HOST is a host name (case-insensitive, a trailing dot ignored), an
 IPv4 address or an IPv6 address in brackets, with an optional ``:PORT``
 (without one it matches every port); ``*.NAME`` matches every host below
-NAME, not NAME itself. PATH is everything after the host and its separator.
+NAME, at a label boundary, not NAME itself; HOST is never a URL. PATH is
+everything after the host and its separator.
 For a connection the most specific entry wins: host with port, then host,
 then the longest wildcard (with a port before without); the entries written
 for that same HOST add up.
@@ -17,8 +18,8 @@ own IDNA 2003 codec: ``straße`` is ``xn--strae-oqa``, not ``strasse``).
 A name pattern never matches an IP address: a wildcard whose last label is a
 number is refused, and an address host is looked up among addresses only.
 
-A table is indexed by pattern, so matching a host costs a few dictionary
-lookups (one per label of the host) whatever the size of the table.
+A table is indexed by HOST, so matching a host costs a few dictionary
+lookups (at most two per label of the host) whatever the size of the table.
 """
 
 from __future__ import annotations
@@ -76,7 +77,8 @@ class Entry:
     setting: Setting
 
     def host(self) -> str:
-        """The HOST as matched; for a name written outside ASCII, also as written."""
+        """The HOST as matched, and as written when that differs (``xn--strae-oqa.test
+        (written 'straße.test')``)."""
         shown, written = self.pattern.shown(), self.pattern.written
         return f"{shown} (written {written!r})" if written and written != shown else shown
 
@@ -194,7 +196,10 @@ class Table:
         entry = self._made[at]
         if entry is None:
             lines = self._lines
-            written = lines[at].strip() if lines else f"{self._hosts[at]} {self._paths[at]}"
+            if lines is not None:
+                written = lines[at].strip()
+            else:
+                written = f"{self._hosts[at]} {self._paths[at]}"
             entry = self._made[at] = _make(written, self.setting)
         return entry
 
