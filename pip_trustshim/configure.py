@@ -261,7 +261,7 @@ def checked_entries(name: str, given: List[str]) -> str:
         problem = "a path with ';', a newline, $VAR or ~ in it, or leading or trailing space, "
         raise Setting(name, value, source).error(problem + "would not read back as written")
     check_table(table)
-    for entry in table.entries:
+    for entry in table.files().values():
         load_entry(entry)
     return value
 
