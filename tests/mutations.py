@@ -480,4 +480,98 @@ MUTATIONS: Tuple[Mutation, ...] = (
         (e2e("test_core", "test_on_words_switch_on", NEW, "1"),),
         "switched on, every pip session verifies with the shim's trust",
     ),
+    # ------------------------------------------------------------------ hosts
+    Mutation(
+        "wildcard-without-label-boundary",
+        "pip_trustshim/hosts.py",
+        '        dot = name.find(".")\n        while dot != -1:',
+        "        dot = 0\n        while dot != -1:",
+        ("tests/test_hosts.py::test_a_wildcard_matches_at_a_label_boundary",),
+        "*.NAME matches the hosts below NAME: evilcorp.test is not below corp.test",
+        more=(
+            (
+                '            dot = name.find(".", dot + 1)',
+                "            dot = dot + 1 if dot + 1 < len(name) else -1",
+            ),
+        ),
+    ),
+    Mutation(
+        "ports-ignored",
+        "pip_trustshim/hosts.py",
+        '        """Index the entries by HOST (as ``Pattern.shown`` writes it)."""\n',
+        '        """Index the entries by HOST (as ``Pattern.shown`` writes it)."""\n'
+        '        keys = [key if key.startswith("[") else key.split(":")[0] for key in keys]\n',
+        ("tests/test_hosts.py::test_a_port_entry_matches_its_port_only_and_wins_there",),
+        "HOST:PORT matches that port only",
+    ),
+    Mutation(
+        "port-entry-loses-to-host-entry",
+        "pip_trustshim/hosts.py",
+        'found = self._lookup(f"{shown}:{port}") or self._lookup(shown)',
+        'found = self._lookup(shown) or self._lookup(f"{shown}:{port}")',
+        ("tests/test_hosts.py::test_a_port_entry_matches_its_port_only_and_wins_there",),
+        "the most specific entry wins: host with port, then host",
+    ),
+    Mutation(
+        "entries-for-one-host-do-not-add-up",
+        "pip_trustshim/hosts.py",
+        "        ats = self._many.get(key)\n",
+        "        ats = None\n",
+        (e2e("test_per_host", "test_entries_for_one_host_add_up_and_names_ignore_case", NEW),),
+        "the entries written for the same HOST add up",
+    ),
+    Mutation(
+        "host-case-not-folded",
+        "pip_trustshim/hosts.py",
+        "    if host.isascii():\n        host = host.lower()\n",
+        "    if host.isascii():\n",
+        ("tests/test_hosts.py::test_a_wildcard_never_matches_its_own_name_and_names_ignore_case",),
+        "a HOST is matched whatever its case and a trailing dot",
+    ),
+    Mutation(
+        "numeric-wildcard-accepted",
+        "pip_trustshim/hosts.py",
+        'if wildcard and _NUMBER.match(name.rpartition(".")[2]):',
+        "if False:",
+        ("tests/test_hosts.py::test_a_wildcard_that_could_match_an_address_is_refused",),
+        "a wildcard before a name whose last part is a number is refused",
+    ),
+    Mutation(
+        "address-matched-against-wildcards",
+        "pip_trustshim/hosts.py",
+        "        if found or address:\n",
+        "        if found:\n",
+        ("tests/test_hosts.py::test_an_address_never_matches_a_name_pattern",),
+        "a name pattern never matches an IP address",
+    ),
+    Mutation(
+        "idna-by-pythons-codec",
+        "pip_trustshim/hosts.py",
+        "labels.append(idna.encode(label.lower(), strict=True, std3_rules=True).decode())",
+        'labels.append(label.lower().encode("idna").decode())',
+        (
+            "tests/test_hosts.py::test_a_name_is_matched_as_pip_encodes_it",
+            "tests/test_hosts.py::test_the_package_never_uses_pythons_idna_codec",
+        ),
+        "a name outside ASCII is matched as pip encodes it (IDNA 2008: straße is not strasse)",
+    ),
+    Mutation(
+        "name-outside-ascii-skips-the-wildcards",
+        "pip_trustshim/hosts.py",
+        "return a_label(host), False",
+        "return a_label(host), True",
+        ("tests/test_hosts.py::test_a_name_outside_ascii_is_below_a_wildcard_too",),
+        "*.NAME matches every host below NAME, names outside ASCII too",
+    ),
+    Mutation(
+        "common-form-skips-the-length-check",
+        "pip_trustshim/hosts.py",
+        "if simple is None or not _short_enough(simple.group(2)):",
+        "if simple is None:",
+        (
+            "tests/test_hosts.py::test_a_name_has_parts_of_63_characters_and_253_in_all"
+            "[common-form]",
+        ),
+        "a part of a host name has at most 63 characters, however the table is written",
+    ),
 )
