@@ -6,7 +6,8 @@ only the tests listed for it, stopping at the first failure. A failure kills
 the mutation; a pass means it survived. First, the same tests must all pass,
 none skipped, on an unmutated copy: otherwise a "kill" would mean nothing.
 Before anything runs, each edit's ``old`` text must occur exactly once in its
-file, so a list that drifts from the code fails loudly.
+file, and the mutated file must compile, so a list that drifts from the code
+fails loudly.
 
 The tests build the project wheel from the copy they run in and install it
 into venvs kept under ``<test cache>/mutants`` (``TRUSTSHIM_TEST_CACHE``
@@ -69,6 +70,10 @@ def problems(mutations: Sequence[Mutation], root: Path = REPO) -> List[str]:
                 )
             elif old == new:
                 found.append(f"{mutation.name}: an edit that changes nothing")
+        try:
+            compile(mutated(mutation, text), mutation.file, "exec")
+        except SyntaxError as error:
+            found.append(f"{mutation.name}: the mutated file does not compile ({error})")
         if not mutation.tests:
             found.append(f"{mutation.name}: no tests listed")
     return found
@@ -89,14 +94,17 @@ def copy_checkout(target: Path) -> None:
             shutil.copy2(source, target / name)
 
 
-def apply(mutation: Mutation, root: Path) -> None:
-    """Make the mistake in the copy at ``root``; it must still compile."""
-    path = root / mutation.file
-    text = path.read_text()
+def mutated(mutation: Mutation, text: str) -> str:
+    """``text``, a file's, with the mistake made in it."""
     for old, new in mutation.edits():
         text = text.replace(old, new, 1)
-    compile(text, str(path), "exec")
-    path.write_text(text)
+    return text
+
+
+def apply(mutation: Mutation, root: Path) -> None:
+    """Make the mistake in the copy at ``root``."""
+    path = root / mutation.file
+    path.write_text(mutated(mutation, path.read_text()))
 
 
 def mutants_cache() -> Path:
