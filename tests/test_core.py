@@ -33,8 +33,9 @@ from lib.venvs import Venv, fresh_venv
 
 def test_off_by_default_pip_is_native(venv: Venv, home: Path, index: TlsIndex, pki: Pki) -> None:
     assert_refused(download(venv, home, index.url), home, UNKNOWN_ISSUER)
-    proc = download(venv, home, index.url, args=["--cert", str(pki.ca_pem)])
+    proc = download(venv, home, index.url, args=["-v", "--cert", str(pki.ca_pem)])
     assert_downloaded(proc, home)
+    assert "pip-trustshim" not in proc.stdout + proc.stderr  # pip -v names the shim when on
 
 
 @pytest.mark.parametrize("word", ["1", "true", "YES", "On"])

@@ -234,3 +234,20 @@ def test_export_leaves_out_every_host_ca_bundle(venv: Venv, home: Path, pki: Pki
     assert proc.returncode == 0, proc.stderr
     assert PEM.findall(proc.stdout) == [pki.ca.cert_pem.bytes().decode()]
     assert str(pki.other_ca_pem) not in proc.stdout and str(pki.proxy_ca_pem) not in proc.stdout
+
+
+def test_export_never_takes_certifi_from_the_working_directory(
+    venv: Venv, home: Path, pki: Pki
+) -> None:
+    """``python -m`` puts the working directory first on ``sys.path``: a ``certifi``
+    planted there (a download folder) is never the store ``certifi`` names."""
+    planted = home / "downloads" / "certifi"
+    planted.mkdir(parents=True)
+    (planted / "__init__.py").write_text(f"def where():\n    return {str(pki.other_ca_pem)!r}\n")
+    command = ["-m", "pip_trustshim", "export"]
+    proc = venv.run(command, home, env=shim("certifi"), cwd=planted.parent)
+    assert proc.returncode == 0, proc.stderr
+    installed = venv.site_packages() / "certifi" / "cacert.pem"
+    assert f"\n#   certifi: {installed}\n" in proc.stdout, proc.stdout[:1000]
+    assert pki.other_ca.cert_pem.bytes().decode() not in proc.stdout
+    assert len(PEM.findall(proc.stdout)) == installed.read_text().count("-----BEGIN CERTIFICATE")

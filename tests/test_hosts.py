@@ -167,6 +167,45 @@ def test_a_malformed_entry_is_one_line_naming_it(line: str, words: str) -> None:
     assert words in message and "\n" not in message
 
 
+@pytest.mark.parametrize("separator", [" ", "="], ids=["common-form", "general-way"])
+def test_a_port_entry_matches_its_port_only_and_wins_there(separator: str) -> None:
+    lines = [
+        "pypi.corp.test /host.pem",
+        "pypi.corp.test:8443 /port.pem",
+        "*.corp.test /wild.pem",
+        "*.corp.test:8443 /wild-port.pem",
+        "10.0.0.7:8443 /address-port.pem",
+    ]
+    found = table(*(line.replace(" ", separator) for line in lines))
+
+    def paths(host: str, port: int) -> List[str]:
+        return [entry.path for entry in found.match(host, port)]
+
+    assert (paths("pypi.corp.test", 8443), paths("pypi.corp.test", 443)) == (
+        ["/port.pem"],
+        ["/host.pem"],
+    )
+    assert (paths("x.corp.test", 8443), paths("x.corp.test", 443)) == (
+        ["/wild-port.pem"],
+        ["/wild.pem"],
+    )
+    assert (paths("10.0.0.7", 8443), paths("10.0.0.7", 443)) == (["/address-port.pem"], [])
+
+
+@pytest.mark.parametrize("separator", [" ", "="], ids=["common-form", "general-way"])
+def test_a_name_has_parts_of_63_characters_and_253_in_all(separator: str) -> None:
+    longest = ".".join(["a" * 63, "b" * 63, "c" * 63, "d" * 61])
+    for name in ("a" * 63 + ".test", longest):
+        (entry,) = table(f"{name}{separator}/ok.pem").entries
+        assert entry.pattern.name == name
+    for name, words in (
+        ("a" * 64 + ".test", "a part of a host name has at most 63 characters"),
+        (longest + "d", "is not a host name"),
+    ):
+        with pytest.raises(ShimError, match=words):
+            table(f"{name}{separator}/no.pem")
+
+
 # ------------------------------------------------------------ wildcards and labels
 
 
@@ -185,6 +224,14 @@ def test_a_malformed_entry_is_one_line_naming_it(line: str, words: str) -> None:
 def test_a_wildcard_matches_at_a_label_boundary(host: str, below: bool) -> None:
     found = table("*.corp.test /w.pem").match(host, 443)
     assert [e.path for e in found] == (["/w.pem"] if below else [])
+
+
+def test_a_name_outside_ascii_is_below_a_wildcard_too() -> None:
+    """A host outside ASCII is looked up as its A-labels, among the wildcards too."""
+    found = table("*.corp.test /w.pem", "*.bücher.test /b.pem")
+    assert [e.path for e in found.match("straße.corp.test", 443)] == ["/w.pem"]
+    assert [e.path for e in found.match("x.Bücher.test.", 443)] == ["/b.pem"]
+    assert [e.path for e in found.match("x.xn--bcher-kva.test", 443)] == ["/b.pem"]
 
 
 # ------------------------------------------------------------ addresses and names

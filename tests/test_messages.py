@@ -98,6 +98,25 @@ def test_an_error_line_escapes_its_source_and_value(
     assert f"  error: {line[line.index('pip-trustshim:') :]}\n" in status.stdout
 
 
+def test_export_escapes_a_path(venv: Venv, home: Path, pki: Pki) -> None:
+    """The bundle's comment lines (ASCII only: é as ``\\xe9``), and what ``-v`` and
+    ``-o`` say on stderr, name the store's path with its controls escaped."""
+    path = nasty_copy(home, pki)
+    out = home / "out" / NASTY
+    out.parent.mkdir()
+    proc = cli(venv, ["export", "-v"], home, env=shim(str(path)))
+    assert proc.returncode == 0, proc.stderr
+    assert raw_controls(proc.stdout) == [] and proc.stdout.isascii(), proc.stdout
+    source = "trustshim.store (environment variable PIP_TRUSTSHIM_STORE)"
+    ascii_shown = SHOWN.replace("é", "\\xe9")
+    assert f"\n#   {source}: {home}/{ascii_shown}\n" in proc.stdout, proc.stdout
+    assert proc.stderr == f"{source}: {home}/{SHOWN}: 1 certificate\n", proc.stderr
+    proc = cli(venv, ["export", "-o", str(out)], home, env=shim(str(path)))
+    assert proc.returncode == 0 and raw_controls(proc.stderr) == [], proc.stderr
+    assert proc.stderr == f"wrote 1 certificate to {home}/out/{SHOWN}\n"
+    assert out.read_text().count("-----BEGIN CERTIFICATE-----") == 1
+
+
 def test_enable_escapes_what_it_wrote(venv: Venv, home: Path, index: TlsIndex, pki: Pki) -> None:
     # No CR here: a pip.conf line ends at a CR, so no such path can be written to one.
     name = NASTY.replace("\r", "")

@@ -111,6 +111,26 @@ def test_inherited_bundles_are_parsed_or_refused(text: str) -> None:
     assert all(bundle.path and bundle.sources for bundle in found)
 
 
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"pid": str, "bundles": [["/ca.pem", ["by hand"]]]},
+        {"pid": int, "bundles": [["/ca.pem", "by hand"]]},
+        {"pid": int, "bundles": [["/ca.pem"]]},
+        {"bundles": []},
+        {"pid": int},
+    ],
+    ids=["pid-a-string", "sources-not-a-list", "no-sources", "no-pid", "no-bundles"],
+)
+def test_a_malformed_hand_down_from_the_parent_is_refused(value: dict) -> None:
+    """Malformed, though it names this process's parent: one line, never bundles."""
+    pid = os.getpid()
+    filled = {key: pid if v is int else str(pid) if v is str else v for key, v in value.items()}
+    text = json.dumps(filled)
+    with pytest.raises(ShimError, match="^pip-trustshim: _PIP_TRUSTSHIM_INHERITED .* malformed"):
+        settings_module.from_parent(text, parent=pid)
+
+
 @settings(max_examples=200, deadline=None)
 @given(
     found=st.lists(st.tuples(st.text(min_size=1), st.lists(st.text(), min_size=1)), max_size=5),

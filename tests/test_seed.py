@@ -15,7 +15,14 @@ from typing import Dict, List, Optional
 
 from lib.interpreters import find_python
 from lib.pki import Pki
-from lib.running import UNKNOWN_ISSUER, assert_downloaded, assert_refused, download, shim
+from lib.running import (
+    UNKNOWN_ISSUER,
+    assert_downloaded,
+    assert_refused,
+    download,
+    pip_at_least,
+    shim,
+)
 from lib.servers import TlsIndex
 from lib.venvs import Venv, bare_venv, make_venv, scrubbed_env
 
@@ -46,6 +53,25 @@ def distributions(python: Path, home: Path) -> List[List[str]]:
     )
     assert done.returncode == 0, done.stderr
     return [pair for pair in json.loads(done.stdout) if pair[0] != "pip"]
+
+
+def plant(folder: Path, name: str, data: str) -> Path:
+    """``folder`` holding an installed-looking ``name`` 9999.1.1 (a package with its
+    ``data`` file, and its dist-info), as a download folder might."""
+    (folder / name).mkdir(parents=True)
+    (folder / name / "__init__.py").write_text("def where():\n    return 'planted'\n")
+    (folder / name / data).write_text("planted\n")
+    info = folder / f"{name}-9999.1.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 9999.1.1\n")
+    (info / "WHEEL").write_text("Wheel-Version: 1.0\nRoot-Is-Purelib: true\nTag: py3-none-any\n")
+    rows = [
+        f"{name}/__init__.py,,",
+        f"{name}/{data},,",
+        *(f"{info.name}/{n},," for n in ("METADATA", "WHEEL", "RECORD")),
+    ]
+    (info / "RECORD").write_text("\n".join(rows) + "\n")
+    return folder
 
 
 def test_seed_installs_the_shim_offline_as_ordinary_distributions(
@@ -127,20 +153,7 @@ def test_seed_never_packs_a_distribution_from_the_working_directory(
     venv: Venv, home: Path, tmp_path: Path
 ) -> None:
     """A folder holding a planted certifi (its own cacert.pem) is only where seed runs."""
-    planted = tmp_path / "downloads"
-    (planted / "certifi").mkdir(parents=True)
-    (planted / "certifi" / "__init__.py").write_text("def where():\n    return 'planted'\n")
-    (planted / "certifi" / "cacert.pem").write_text("planted\n")
-    info = planted / "certifi-9999.1.1.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: certifi\nVersion: 9999.1.1\n")
-    (info / "WHEEL").write_text("Wheel-Version: 1.0\nRoot-Is-Purelib: true\nTag: py3-none-any\n")
-    rows = [
-        "certifi/__init__.py,,",
-        "certifi/cacert.pem,,",
-        *(f"{info.name}/{n},," for n in ("METADATA", "WHEEL", "RECORD")),
-    ]
-    (info / "RECORD").write_text("\n".join(rows) + "\n")
+    planted = plant(tmp_path / "downloads", "certifi", "cacert.pem")
     target = bare_venv(venv.python_version, venv.pip_version, tmp_path / "target", home)
     proc = seed(venv, home, target.path, cwd=planted)
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -148,6 +161,29 @@ def test_seed_never_packs_a_distribution_from_the_working_directory(
     there = dict(distributions(target.python, home))
     assert there["certifi"] == here["certifi"] != "9999.1.1", (there, here)
     assert "planted" not in (target.site_packages() / "certifi" / "cacert.pem").read_text()
+
+
+def test_seed_never_takes_a_distribution_missing_here_from_the_working_directory(
+    private_venv: Venv, home: Path, tmp_path: Path
+) -> None:
+    """Without truststore installed here, a truststore planted where seed runs is not
+    taken for it, even with the working directory on ``PYTHONPATH`` (``.``) and the
+    ``pip-trustshim`` script, which ``python -m``'s own removal does not cover: seed
+    has none to give (TARGET's pip's vendored copy is used, or seed refuses)."""
+    venv = private_venv
+    proc = venv.pip(["uninstall", "-y", "truststore"], home)
+    assert proc.returncode == 0 and "Successfully uninstalled" in proc.stdout, proc.stderr
+    planted = plant(tmp_path / "downloads", "truststore", "py.typed")
+    target = bare_venv(venv.python_version, venv.pip_version, tmp_path / "target", home)
+    script = [str(venv.bin / "pip-trustshim"), "seed", str(target.path)]
+    proc = venv.run(script, home, env={"PYTHONPATH": "."}, cwd=planted)
+    if pip_at_least(venv, "23.3"):  # its pip vendors one: seed goes on without
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        assert "truststore: not installed here; the copy TARGET's pip vendors" in proc.stdout
+    else:
+        assert proc.returncode == 2 and "has none to give" in proc.stderr, proc.stderr
+    assert "truststore" not in dict(distributions(target.python, home))
+    assert not (target.site_packages() / "truststore").exists()
 
 
 def test_seed_from_a_38_environment_leaves_no_311_venv_without_truststore(
