@@ -14,7 +14,7 @@ import os
 import ssl
 import tempfile
 from dataclasses import dataclass
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional
 
 _SHORT = {
     "commonName": "CN",
@@ -89,3 +89,16 @@ def name(rdns: Any) -> str:
         for key, value in rdn:
             parts.append(f"{_SHORT.get(key, key)}={value}")
     return ", ".join(parts)
+
+
+def root_of(chain: List[bytes]) -> Optional[bytes]:
+    """The self-signed certificate that ends ``chain`` (its root, as sent), or None."""
+    if not chain:
+        return None
+    top = describe(chain[-1])
+    return chain[-1] if top.subject == top.issuer and top.subject != "?" else None
+
+
+def pem(der: bytes) -> str:
+    """One certificate as a PEM block."""
+    return ssl.DER_cert_to_PEM_cert(der)

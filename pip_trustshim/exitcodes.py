@@ -17,3 +17,12 @@ exit status: 0 done (check: every URL passed); 1 check: a URL failed, or
 enable/disable: written but pip still sees something else (see the warning);
 2 usage or configuration error, nothing done; 3 internal error.
 """
+
+#: ``check --help``: its own exit statuses
+CHECK_EPILOG = """\
+exit status: 0 pip would get through to every index and file checked (a URL
+skipped, or an index without the default package, counts as passed); 1 at
+least one FAIL, or no index lists --package NAME; 2 usage or configuration
+error (a bad URL or setting, --save-root not writable), nothing checked or
+saved; 3 internal error.
+"""

@@ -1,13 +1,16 @@
 """Servers on 127.0.0.1 for the tests, each running in background threads.
 
 :class:`TlsIndex` is a PEP 503 index over HTTPS (with a leaf of
-:mod:`lib.pki`); :class:`ConnectProxy` is a CONNECT proxy, plain or itself
-over TLS. Both count accepted TCP connections and join every handler thread
-when closed (the shared :class:`_TrackingServer`).
+:mod:`lib.pki`), optionally behaving like nginx with ``ssl_verify_client
+optional`` or wanting a password; :class:`ConnectProxy` is a CONNECT proxy,
+plain or itself over TLS, or one that bumps TLS like squid's ssl-bump and
+answers with its own error page. Both count accepted TCP connections and
+join every handler thread when closed (the shared :class:`_TrackingServer`).
 """
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import hashlib
 import html
@@ -132,6 +135,7 @@ class _IndexHandler(BaseHTTPRequestHandler):
             self.server.index.handshake_errors.append(str(exc))
             raise
         peer = self.request.getpeercert()
+        self.client_cert_presented = bool(peer)
         if peer:  # a client certificate was presented: record its common name
             names = [value for rdn in peer.get("subject", ()) for key, value in rdn]
             common = [v for rdn in peer.get("subject", ()) for k, v in rdn if k == "commonName"]
@@ -168,6 +172,16 @@ class _IndexHandler(BaseHTTPRequestHandler):
     def _serve(self, head: bool) -> None:
         path = urllib.parse.urlsplit(self.path).path
         self.server.index.requests.append(path)
+        index = self.server.index
+        if index.nginx_client_cert and not self.client_cert_presented:
+            self._nginx_400(head)
+            return
+        if index.password is not None and not self._authorised(index.password):
+            self.send_response(401)
+            self.send_header("WWW-Authenticate", 'Basic realm="index"')
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
         dists = self.server.index.dists
         files = sorted(p.name for p in dists.iterdir() if p.is_file() and project_of(p.name))
         projects = sorted({project_of(f) or "" for f in files})
@@ -200,6 +214,21 @@ class _IndexHandler(BaseHTTPRequestHandler):
         else:
             self._send(404, b"not found\n", "text/plain", head)
 
+    def _nginx_400(self, head: bool) -> None:
+        """What nginx answers with ``ssl_verify_client optional`` when no certificate came."""
+        words = "No required SSL certificate was sent"
+        body = (
+            f"<html>\r\n<head><title>400 {words}</title></head>\r\n<body>\r\n"
+            f"<center><h1>400 Bad Request</h1></center>\r\n<center>{words}</center>\r\n"
+            "<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
+        ).encode()
+        self.version_string = lambda: "nginx"  # type: ignore[method-assign]
+        self._send(400, body, "text/html", head)
+
+    def _authorised(self, password: Tuple[str, str]) -> bool:
+        token = base64.b64encode(":".join(password).encode()).decode()
+        return self.headers.get("Authorization", "") == f"Basic {token}"
+
 
 def _page(title: str, body: str) -> bytes:
     return (
@@ -228,7 +257,11 @@ class TlsIndex(_Served):
     names, see :meth:`Pki.named_context`); ``ask_client_cert`` asks every
     client for a certificate issued by ``pki.ca`` without requiring one;
     ``files_url`` makes the project pages link their files there (another
-    server's ``.../files/``) instead of to this server.
+    server's ``.../files/``) instead of to this server. ``nginx_client_cert``
+    asks for a client certificate issued by ``pki.ca`` and, when none comes,
+    completes the handshake and answers HTTP 400 "No required SSL certificate
+    was sent", as nginx does with ``ssl_verify_client optional``;
+    ``password`` (user, password) answers 401 to a request without them.
     """
 
     def __init__(
@@ -240,18 +273,22 @@ class TlsIndex(_Served):
         context: Optional[ssl.SSLContext] = None,
         ask_client_cert: bool = False,
         files_url: str = "",
+        nginx_client_cert: bool = False,
+        password: Optional[Tuple[str, str]] = None,
     ) -> None:
         self.pki = pki
         self.dists = dists
         self.leaf = leaf
         self.files_url = files_url
+        self.nginx_client_cert = nginx_client_cert
+        self.password = password
         self.requests: List[str] = []
         self.handshake_errors: List[str] = []
         self.client_names: List[str] = []
         self._server = _IndexServer(_IndexHandler)
         if context is None:
             context = pki.server_context(leaf, require_client_cert=require_client_cert)
-        if ask_client_cert:
+        if ask_client_cert or nginx_client_cert:
             context.verify_mode = ssl.CERT_OPTIONAL
             pki.ca.configure_trust(context)
         self._server.ssl_context = context
@@ -291,6 +328,9 @@ class _ProxyHandler(BaseHTTPRequestHandler):
         self.close_connection = True
         host, _, port = target.rpartition(":")
         host = host.strip("[]")
+        if self.server.proxy.bump is not None:
+            self._bump()
+            return
         if host in self.server.proxy.aliases:  # a name only this proxy knows
             host, port = "127.0.0.1", str(self.server.proxy.aliases[host])
         try:
@@ -302,6 +342,32 @@ class _ProxyHandler(BaseHTTPRequestHandler):
             self.send_response(200, "Connection established")
             self.end_headers()
             _pump(self.connection, upstream)
+
+    def _bump(self) -> None:
+        """squid's ssl-bump when it cannot reach the server: TLS with a forged leaf,
+        then its own error page for the request inside."""
+        proxy = self.server.proxy
+        self.send_response(200, "Connection established")
+        self.end_headers()
+        bump = proxy.bump
+        assert bump is not None
+        with bump.wrap_socket(self.connection, server_side=True) as tls:
+            request = tls.makefile("rb")
+            line = request.readline(65537).decode("latin-1").strip()
+            while request.readline(65537) not in (b"\r\n", b"\n", b""):
+                pass
+            proxy.bumped.append(line)
+            body = (
+                b"<html><head><title>ERROR: The requested URL could not be retrieved</title>"
+                b"</head><body><p>The system returned: (111) Connection refused</p></body></html>"
+            )
+            head = (
+                f"HTTP/1.1 {proxy.bump_status} Bad Gateway\r\nServer: {proxy.server}\r\n"
+                "Via: 1.1 bump.corp.test (squid/6.10)\r\nX-Squid-Error: ERR_CONNECT_FAIL 111\r\n"
+                f"Content-Type: text/html\r\nContent-Length: {len(body)}\r\n"
+                "Connection: close\r\n\r\n"
+            ).encode()
+            tls.sendall(head + body)
 
     def _refuse(self) -> None:
         self.close_connection = True
@@ -342,13 +408,27 @@ class ConnectProxy(_Served):
     ``handshake_errors`` holds the TLS failures on that first leg.
     ``aliases`` maps host names to ports on 127.0.0.1: the proxy is their DNS,
     so tests can use names like ``pypi.corp.test`` without touching the machine.
+    With ``bump`` (a server context, e.g. :meth:`Pki.bump_context`) it accepts
+    every CONNECT, speaks TLS itself with that leaf inside the tunnel and
+    answers ``bump_status`` with squid's headers (``server`` as its Server
+    header), as squid's ssl-bump does when the server cannot be reached;
+    ``bumped`` holds each request line.
     """
 
     def __init__(
-        self, tls: Optional[ssl.SSLContext] = None, aliases: Optional[Dict[str, int]] = None
+        self,
+        tls: Optional[ssl.SSLContext] = None,
+        aliases: Optional[Dict[str, int]] = None,
+        bump: Optional[ssl.SSLContext] = None,
+        bump_status: int = 502,
+        server: str = "squid/6.10",
     ) -> None:
         self.tls = tls
         self.aliases = dict(aliases or {})
+        self.bump = bump
+        self.bump_status = bump_status
+        self.server = server
+        self.bumped: List[str] = []
         self.tunnels: List[str] = []
         self.handshake_errors: List[str] = []
         self._server = _ProxyServer(_ProxyHandler)
