@@ -255,7 +255,7 @@ class Checker:
                 result.note = f"no file of '{self.package}' here"
             return []
         self.found = True
-        newest = files[-1]
+        newest = links.newest(files)
         if urllib.parse.urlsplit(newest).scheme not in ("http", "https"):
             result.note = f"its newest file is not on the network: {newest}"
             return []
@@ -291,7 +291,8 @@ class Checker:
         """GET ``url`` with pip's session; the result so far and the response, or None."""
         result = Result(url, kind, final_url=url)
         self.describe_route(result, url)
-        if urllib.parse.urlsplit(url).scheme == "http" and not self.pip.secure(url):
+        insecure = urllib.parse.urlsplit(url).scheme == "http" and kind != "files"
+        if insecure and not self.pip.secure(url):
             detail = "pip ignores an http:// index whose host is not a trusted host"
             result.fail("insecure index", detail, [HINTS["insecure index"]])
             return result, None
@@ -378,7 +379,7 @@ class Checker:
                     own.reason,
                     f"the TLS to the proxy {probe.shown(proxy)}: {own.detail}",
                 )
-                self.describe_trust(result, host, port)
+                self.describe_trust(result, host, port, proxy=True)
         choice = self.view.trust.choose(host, port)
         result.chain = probe.unverified_chain(host, port, self.timeout, route)
         result.stores = self.verdicts(host, port, choice, route)
@@ -442,8 +443,9 @@ class Checker:
         else:
             self.describe_trust(result, host, port)
 
-    def describe_trust(self, result: Result, host: str, port: int) -> None:
-        """What decides the TLS to ``host:port``: entries, or the store and the rest."""
+    def describe_trust(self, result: Result, host: str, port: int, proxy: bool = False) -> None:
+        """What decides the TLS to ``host:port``: entries, or the store and the rest (pip's
+        own client certificate is never presented to a proxy)."""
         settings = self.view.settings
         choice = self.view.trust.choose(host, port)
         if choice.cas:
@@ -458,7 +460,7 @@ class Checker:
         if choice.client is not None:
             result.client_cert = f"host-client-cert {choice.client.pattern.shown()}"
             result.entries.append(f"presents host-client-cert {_entry(choice.client)}")
-        elif self.pip.client_cert:
+        elif self.pip.client_cert and not proxy:
             result.client_cert = "pip's client-cert"
         else:
             result.client_cert = None
@@ -734,18 +736,20 @@ def detail_lines(result: Result, verbose: bool) -> List[str]:
         lines.append(f"caution: {result.caution}")
     if verbose:
         lines += result.entries
-    lines += chain_lines(result.chain)
+    lines += chain_lines(
+        result.chain, "the proxy" if result.failed_leg == "proxy" else "the server"
+    )
     if result.stores:
         lines.append("would each store accept it on its own?")
         lines += [f"  {verdict.store}: {verdict.shown()}" for verdict in result.stores]
     return lines
 
 
-def chain_lines(chain: List[bytes]) -> List[str]:
-    """The certificates the server sent, leaf first."""
+def chain_lines(chain: List[bytes], sender: str) -> List[str]:
+    """The certificates the server (or the proxy) sent, leaf first."""
     if not chain:
         return []
-    lines = ["certificates the server sent:"]
+    lines = [f"certificates {sender} sent:"]
     for number, der in enumerate(chain):
         info = certs.describe(der)
         lines += [

@@ -2,8 +2,9 @@
 
 A project page of a simple index (PEP 503 HTML, or the PEP 691 JSON that pip
 asks for first), or a find-links page, lists the files pip may download;
-``check`` follows the last one listed to test the host it lives on. Links
-are resolved as pip resolves them (against the page's URL, or its ``<base
+``check`` follows the newest (the highest version its file name gives, the
+last one listed among equals) to test the host it lives on. Links are
+resolved as pip resolves them (against the page's URL, or its ``<base
 href>``), without their ``#sha256=`` fragment.
 """
 
@@ -57,10 +58,36 @@ def file_links(body: bytes, content_type: str, page_url: str, project: Optional[
     return urls
 
 
+def newest(urls: List[str]) -> str:
+    """The file of the highest version (a name without one counts lowest; ties: the last)."""
+    ranked = sorted(enumerate(urls), key=lambda item: (_version(item[1]), item[0]))
+    return ranked[-1][1]
+
+
+def _version(url: str) -> Tuple[int, Any]:
+    """A sort key for the version in a distribution's file name: (0, None) when none."""
+    from pip._vendor.packaging.version import Version
+
+    name = _file_name(url)
+    stem = name[: -len(next((e for e in ARCHIVES if name.lower().endswith(e)), ""))] or name
+    if name.lower().endswith(".whl"):
+        words = stem.split("-")
+        text = words[1] if len(words) > 1 else ""
+    else:
+        text = stem.rpartition("-")[2]
+    try:
+        return (1, Version(text))
+    except Exception:  # not a version (packaging raises InvalidVersion, or another error)
+        return (0, None)
+
+
+def _file_name(url: str) -> str:
+    return urllib.parse.unquote(urllib.parse.urlsplit(url).path.rsplit("/", 1)[-1])
+
+
 def belongs(url: str, project: str) -> bool:
     """Whether a file's name is ``project``'s: the name, then a dash and a version."""
-    name = urllib.parse.unquote(urllib.parse.urlsplit(url).path.rsplit("/", 1)[-1])
-    normal = re.sub(r"[-_.]+", "-", name).lower()
+    normal = re.sub(r"[-_.]+", "-", _file_name(url)).lower()
     prefix = re.sub(r"[-_.]+", "-", project).lower() + "-"
     return normal.startswith(prefix) and normal[len(prefix) : len(prefix) + 1].isdigit()
 

@@ -646,6 +646,7 @@ def test_pair_an_https_proxy(venv: Venv, home: Path, index: TlsIndex, pki: Pki) 
         assert checked.returncode == 1
         assert f": unknown issuer (via {proxy.url}; trust for the proxy: store " in checked.stdout
         assert f"(the TLS to the proxy {proxy.url}: unable to get local issuer" in checked.stdout
+        assert "      certificates the proxy sent:\n" in checked.stdout
         assert "issuer:  O=proxy CA" in checked.stdout
         assert proxy.tunnels == []
         checked, _ = pair(venv, home, {**env, "PIP_TRUSTSHIM_EXTRA_CA": str(pki.proxy_ca_pem)})
