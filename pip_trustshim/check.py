@@ -728,14 +728,13 @@ def first_line(result: Result) -> str:
 
 def detail_lines(result: Result, verbose: bool) -> List[str]:
     """The lines under a request: words, headers, hints, caution, chain, stores."""
-    lines = [f"({result.detail})"] if result.detail else []
+    lines = list(result.entries) if verbose else []
+    lines += [f"({result.detail})"] if result.detail else []
     if result.headers:
         lines.append("answered by: " + "; ".join(f"{k}: {v!r}" for k, v in result.headers.items()))
     lines += [f"hint: {hint}" for hint in result.hints]
     if result.caution:
         lines.append(f"caution: {result.caution}")
-    if verbose:
-        lines += result.entries
     lines += chain_lines(
         result.chain, "the proxy" if result.failed_leg == "proxy" else "the server"
     )

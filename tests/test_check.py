@@ -471,7 +471,8 @@ def test_json_follows_its_schema(
 def test_json_keys_are_documented() -> None:
     """Every key of the schema has its row in docs/cli.md."""
     doc = (REPO_ROOT / "docs" / "cli.md").read_text()
-    section = doc[doc.index("## check --json") :]
+    start = doc.index("## check --json")
+    section = doc[start : doc.index("\n## ", start)]
     keys = list(SCHEMA["properties"]) + list(SCHEMA["$defs"]["check"]["properties"])
     keys += list(SCHEMA["$defs"]["certificate"]["properties"])
     keys += list(SCHEMA["$defs"]["store"]["properties"])

@@ -44,7 +44,8 @@ def test_newest_is_the_highest_version_not_the_last_listed() -> None:
 
 
 def test_find_links_keep_only_the_projects_files() -> None:
-    page = b'<a href="my_pkg-1.0.tar.gz">a</a><a href="my-pkg-extra-1.0.tar.gz">b</a><a href="x/">c</a>'
+    page = b'<a href="my_pkg-1.0.tar.gz">a</a><a href="my-pkg-extra-1.0.tar.gz">b</a>'
+    page += b'<a href="x/">c</a>'
     found = links.file_links(page, "text/html", "https://f.example/links/", "My.Pkg")
     assert found == ["https://f.example/links/my_pkg-1.0.tar.gz"]
 
