@@ -53,6 +53,14 @@ def chain_der(sock: Any) -> List[bytes]:
     return [leaf] if leaf else []
 
 
+def chain_readable() -> bool:
+    """Whether this Python can read the whole chain a server sent (3.10+), not its leaf only."""
+    private = getattr(getattr(ssl, "_ssl", None), "_SSLSocket", None)
+    return hasattr(ssl.SSLSocket, "get_unverified_chain") or hasattr(
+        private, "get_unverified_chain"
+    )
+
+
 def describe(der: bytes) -> CertInfo:
     """Subject, issuer, validity and SHA-256 fingerprint of one DER certificate."""
     fields = decode(der)

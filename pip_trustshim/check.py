@@ -145,6 +145,27 @@ class Result:
         self.result, self.reason, self.detail, self.hints = "fail", reason, detail, hints
 
 
+@dataclass
+class Report:
+    """Every request made, and what follows from them."""
+
+    results: List[Result]
+    package: str
+    #: whether --package was given
+    given: bool
+    #: whether an index lists a file of the package; None: not asked, or not known
+    found: Optional[bool]
+    save_root: Optional[str]
+    #: the file --save-root wrote, or None
+    saved: Optional[str]
+
+    @property
+    def ok(self) -> bool:
+        """Whether pip would get through: nothing failed, the package is somewhere."""
+        failed = any(result.result == "fail" for result in self.results)
+        return not failed and self.found is not False
+
+
 def run(
     urls: List[str],
     package: Optional[str],
@@ -177,14 +198,13 @@ def run(
     # no index lists the package: known only when every index answered
     found = checker.found if package and (checker.found or not failed) else None
     saved = saved_root(results, save_root) if save_root else None
-    ok = all(result.result != "fail" for result in results) and found is not False
+    report = Report(results, checker.package, package is not None, found, save_root, saved)
     if as_json:
-        report = to_json(view, checker.package, package is not None, found, results, saved, ok)
-        out.write(json.dumps(report, indent=2) + "\n")
+        out.write(json.dumps(to_json(view, report), indent=2) + "\n")
     else:
-        out.write(render(view, pip, results, checker.package, found, saved, verbose))
+        out.write(render(view, pip, report, verbose))
     out.flush()
-    return exitcodes.SUCCESS if ok else exitcodes.NOT_AS_ASKED
+    return exitcodes.SUCCESS if report.ok else exitcodes.NOT_AS_ASKED
 
 
 def split_url(url: str) -> Tuple[str, str, int]:
@@ -565,10 +585,17 @@ def caution(chain: List[bytes], root: Optional[bytes]) -> str:
         )
     if chain:
         top = certs.describe(chain[-1])
-        return (
-            f"the server did not send its root CA: ask your IT department for the CA that "
-            f"issued '{top.issuer}', and compare its SHA-256 fingerprint with theirs"
+        ask = (
+            f"ask your IT department for the CA that issued '{top.issuer}', and compare its "
+            "SHA-256 fingerprint with theirs"
         )
+        if not certs.chain_readable():
+            return (
+                f"this Python shows only the server's own certificate, not the chain it sent: "
+                f"{ask} (with Python 3.10 or later, check shows the chain, and --save-root "
+                "saves its root)"
+            )
+        return f"the server did not send its root CA: {ask}"
     return ""
 
 
@@ -683,26 +710,25 @@ def _entry(entry: hosts.Entry) -> str:
     return f"{entry.shown()} ({entry.setting.source})"
 
 
-def render(
-    view: PipView,
-    pip: pipsession.Pip,
-    results: List[Result],
-    package: str,
-    found: Optional[bool],
-    saved: Optional[str],
-    verbose: bool,
-) -> str:
+def render(view: PipView, pip: pipsession.Pip, report: Report, verbose: bool) -> str:
     """The report: one line per request, details for each failure (and for all with -v)."""
     lines = header(view, pip, verbose)
-    for result in results:
+    for result in report.results:
         lines.append(first_line(result))
         if result.result == "fail" or verbose:
             lines += [f"      {line}" for line in detail_lines(result, verbose)]
-    if found is False:
-        lines.append(f"FAIL  no index lists a file of '{package}': pip download would not find it")
-    if saved is not None:
-        root = certs.describe(next(r.root for r in results if r.root))
-        lines.append(f"saved the root CA '{root.subject}' (sha256 {root.sha256}) to {saved}")
+    if report.found is False:
+        lines.append(
+            f"FAIL  no index lists a file of '{report.package}': pip download would not find it"
+        )
+    if report.saved is not None:
+        root = certs.describe(next(r.root for r in report.results if r.root))
+        lines.append(f"saved the root CA '{root.subject}' (sha256 {root.sha256}) to {report.saved}")
+    elif report.save_root is not None:
+        lines.append(
+            f"--save-root: nothing written to {report.save_root}: "
+            "no failed chain ended in a root CA"
+        )
     return "".join(escaped(line) + "\n" for line in lines)
 
 
@@ -760,26 +786,18 @@ def chain_lines(chain: List[bytes], sender: str) -> List[str]:
     return lines
 
 
-def to_json(
-    view: PipView,
-    package: str,
-    given: bool,
-    found: Optional[bool],
-    results: List[Result],
-    saved: Optional[str],
-    ok: bool,
-) -> Dict[str, Any]:
+def to_json(view: PipView, report: Report) -> Dict[str, Any]:
     """The ``--json`` report, schema 1 (``check.schema.json``, docs/cli.md)."""
     return {
         "schema": SCHEMA,
-        "ok": ok,
+        "ok": report.ok,
         "shim": "on" if view.settings.is_on() else "off",
-        "package": package,
-        "package_given": given,
-        "package_found": found,
+        "package": report.package,
+        "package_given": report.given,
+        "package_found": report.found,
         "warnings": loose_permissions(view),
-        "saved_root": saved,
-        "checks": [result_json(result) for result in results],
+        "saved_root": report.saved,
+        "checks": [result_json(result) for result in report.results],
     }
 
 
