@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Tuple
 
 from . import patch
-from .errors import ShimError
+from .errors import ShimError, unrecognised_pip
 from .settings import Bundle
 from .trust import ClientCert, Trust
 
@@ -84,15 +84,19 @@ class Pip:
 def start(trust: Trust, timeout: float) -> Pip:
     """pip's options as ``pip download`` reads them, and its session fitted with ``trust``."""
     _quiet_pip_logging()
-    from pip._internal.commands import create_command
-    from pip._internal.network import session as session_module
+    try:
+        from pip._internal.commands import create_command
+        from pip._internal.network import session as session_module
 
+        command: Any = create_command("download")
+        build = command._build_session
+    except (ImportError, AttributeError, KeyError) as error:
+        raise unrecognised_pip(f"its download command cannot build a session: {error}") from None
     patch.patch_session_module(session_module)  # done by the hook already, unless python -S
-    command: Any = create_command("download")
     options = _parse(command)
     options.cache_dir = None  # the network itself, never pip's HTTP cache
     with patch.fitting_with(trust):
-        session = command._build_session(options, retries=0, timeout=timeout)
+        session = build(options, retries=0, timeout=timeout)
     session.auth.prompting = False
     _no_retries(session)
     return Pip(options, session)

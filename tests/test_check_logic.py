@@ -6,10 +6,12 @@ In-process, no network: the end-to-end behaviour is in ``test_check``.
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 
 import pytest
 
-from pip_trustshim import check, links
+from pip_trustshim import check, links, patch, trust
 
 PAGE = b"""<!DOCTYPE html><html><head><base href="https://files.example/base/"></head><body>
 <a href="pkg-1.10.0-py3-none-any.whl#sha256=00">pkg-1.10.0-py3-none-any.whl</a>
@@ -104,3 +106,24 @@ def test_words_for_an_answer(status: int, text: str, proxy: str, reason: str) ->
 def test_a_via_header_marks_a_proxys_answer() -> None:
     result = check.Result("https://idx.example/", "index", headers={"Via": "1.1 squid"})
     assert check.http_reason(504, "", result) == "a proxy answered"
+
+
+def test_fitting_with_fits_the_sessions_built_inside_only(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """``check``'s session gets the shim's trust while the shim is off; no other does."""
+    for name in list(os.environ):
+        if name.startswith(("PIP_", "_PIP_TRUSTSHIM")) or name.endswith("_CA_BUNDLE"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    from pip._internal.network import session as module
+
+    patch.patch_session_module(module)
+    view = trust.as_pip_sees_it()
+    assert not view.settings.is_on()
+    with patch.fitting_with(view.trust):
+        inside = module.PipSession()
+    outside = module.PipSession()
+    assert "cert_verify" in vars(inside.adapters["https://"])  # fitted: the shim's own
+    assert "cert_verify" not in vars(outside.adapters["https://"])
