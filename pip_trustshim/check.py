@@ -3,35 +3,34 @@
 For each index pip would read (its index-url, extra-index-urls and
 find-links, or the URLs given), the request pip would make, made with pip's
 own session (``pipsession``): the shim's trust for every host, even while
-the shim is off; pip's proxies and client certificates; no retries. Then
-the host of the last file that page lists for ``--package`` (default
-``pip``), where pip goes next. An answer pip could not use (a 4xx, a proxy's
-5xx, a page that is not an index page) is a FAIL with a hint. A certificate
-that was refused gets the diagnosis (``probe``): the chain, which other
-store would have accepted it, a caution to compare the root's fingerprint
-with IT, and ``--save-root`` writes that root.
+the shim is off; pip's proxies and client certificates; no retries. First
+the page of ``--package`` (default ``pip``), then the newest file that page
+lists (``links``), on whatever host it lives: where pip goes next. An answer
+pip could not use (a 4xx, a proxy's 5xx, a page that is not an index page)
+is a FAIL with a hint. A certificate that was refused gets the diagnosis
+(``probe``): the chain, which other store would have accepted it, a caution
+to compare the root's fingerprint with IT, and ``--save-root`` writes that
+root. ``checkreport`` shows it all, as text or ``--json``.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import ssl
 import stat
 import urllib.parse
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Optional, TextIO, Tuple
 
 from . import certs, exitcodes, hosts, links, pipsession, probe
 from .atomic import WriteError, write_atomically
+from .checkreport import Report, Result, Verdict, bare, render, to_json
 from .errors import ShimError
 from .settings import STORE_WORDS, Bundle, Setting, Settings, expand
 from .stores import Named, load_bundle, store_context
 from .trust import Choice, PipView, as_pip_sees_it
 
-#: the version of the ``--json`` output (``pip_trustshim/check.schema.json``)
-SCHEMA = 1
 #: the project whose page and newest file ``check`` reads when none is given
 DEFAULT_PACKAGE = "pip"
 #: the most of a page ``check`` reads (a project page of PyPI's is well below)
@@ -96,76 +95,6 @@ class Candidate:
     advice: str = ""
 
 
-@dataclass
-class Verdict:
-    """Whether one store on its own would accept the server: yes, no, or unusable."""
-
-    store: str
-    verdict: str
-    reason: str = ""
-
-    def shown(self) -> str:
-        if self.verdict == "yes":
-            return "yes"
-        return f"no, {self.reason}" if self.verdict == "no" else f"unusable ({self.reason})"
-
-
-@dataclass
-class Result:
-    """One request ``check`` made, and what it found."""
-
-    url: str
-    #: "index" (a project page), "index-page", "find-links" or "files"
-    kind: str
-    result: str = "ok"  # "ok", "fail" or "skip"
-    status: Optional[int] = None
-    final_url: str = ""
-    reason: str = ""
-    detail: str = ""
-    note: str = ""
-    hints: List[str] = field(default_factory=list)
-    proxy: Optional[str] = None
-    trust: str = ""
-    client_cert: Optional[str] = None
-    headers: Dict[str, str] = field(default_factory=dict)
-    #: "server", or "proxy" when the TLS to an https:// proxy failed
-    failed_leg: Optional[str] = None
-    #: the per-host entries that decide it (shown with -v)
-    entries: List[str] = field(default_factory=list)
-    chain: List[bytes] = field(default_factory=list)
-    stores: List[Verdict] = field(default_factory=list)
-    #: the chain's self-signed root, when no store trusts it
-    root: Optional[bytes] = None
-    caution: str = ""
-
-    def __post_init__(self) -> None:
-        self.final_url = self.final_url or self.url
-
-    def fail(self, reason: str, detail: str, hints: List[str]) -> None:
-        self.result, self.reason, self.detail, self.hints = "fail", reason, detail, hints
-
-
-@dataclass
-class Report:
-    """Every request made, and what follows from them."""
-
-    results: List[Result]
-    package: str
-    #: whether --package was given
-    given: bool
-    #: whether an index lists a file of the package; None: not asked, or not known
-    found: Optional[bool]
-    save_root: Optional[str]
-    #: the file --save-root wrote, or None
-    saved: Optional[str]
-
-    @property
-    def ok(self) -> bool:
-        """Whether pip would get through: nothing failed, the package is somewhere."""
-        failed = any(result.result == "fail" for result in self.results)
-        return not failed and self.found is not False
-
-
 def run(
     urls: List[str],
     package: Optional[str],
@@ -198,11 +127,15 @@ def run(
     # no index lists the package: known only when every index answered
     found = checker.found if package and (checker.found or not failed) else None
     saved = saved_root(results, save_root) if save_root else None
-    report = Report(results, checker.package, package is not None, found, save_root, saved)
+    shim = "on" if view.settings.is_on() else "off"
+    warnings = loose_permissions(view)
+    top = header(view, pip, verbose) + [f"warning: {line}" for line in warnings]
+    given = package is not None
+    report = Report(results, checker.package, given, found, save_root, saved, shim, top, warnings)
     if as_json:
-        out.write(json.dumps(to_json(view, report), indent=2) + "\n")
+        out.write(json.dumps(to_json(report), indent=2) + "\n")
     else:
-        out.write(render(view, pip, report, verbose))
+        out.write(render(report, verbose))
     out.flush()
     return exitcodes.SUCCESS if report.ok else exitcodes.NOT_AS_ASKED
 
@@ -666,27 +599,6 @@ def _bundle(path: str, named: Named, shown: str, label: str) -> Candidate:
 # ---------------------------------------------------------------- output
 
 
-def bare(url: str) -> str:
-    """``url`` without a user name and password."""
-    parts = urllib.parse.urlsplit(url)
-    return urllib.parse.urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
-
-
-def redacted(url: str) -> str:
-    """``url`` as reports show it: a password in it becomes ``****``, as pip shows it."""
-    parts = urllib.parse.urlsplit(url)
-    user, at, host = parts.netloc.rpartition("@")
-    if not at or ":" not in user:
-        return url
-    netloc = f"{user.split(':', 1)[0]}:****@{host}"
-    return urllib.parse.urlunsplit(parts._replace(netloc=netloc))
-
-
-def escaped(text: str) -> str:
-    """``text`` with every character that is not printable as its Python escape."""
-    return "".join(char if char.isprintable() else repr(char)[1:-1] for char in text)
-
-
 def header(view: PipView, pip: pipsession.Pip, verbose: bool) -> List[str]:
     """Whether pip uses the shim now; with -v, what is being checked with."""
     on = view.settings.is_on()
@@ -702,129 +614,11 @@ def header(view: PipView, pip: pipsession.Pip, verbose: bool) -> List[str]:
             lines.append(f"  pip's proxy: {probe.shown(pip.options.proxy)}")
         if pip.client_cert:
             lines.append(f"  pip's client-cert: {pip.client_cert}")
-    lines += [f"warning: {line}" for line in loose_permissions(view)]
     return lines
 
 
 def _entry(entry: hosts.Entry) -> str:
     return f"{entry.shown()} ({entry.setting.source})"
-
-
-def render(view: PipView, pip: pipsession.Pip, report: Report, verbose: bool) -> str:
-    """The report: one line per request, details for each failure (and for all with -v)."""
-    lines = header(view, pip, verbose)
-    for result in report.results:
-        lines.append(first_line(result))
-        if result.result == "fail" or verbose:
-            lines += [f"      {line}" for line in detail_lines(result, verbose)]
-    if report.found is False:
-        lines.append(
-            f"FAIL  no index lists a file of '{report.package}': pip download would not find it"
-        )
-    if report.saved is not None:
-        root = certs.describe(next(r.root for r in report.results if r.root))
-        lines.append(f"saved the root CA '{root.subject}' (sha256 {root.sha256}) to {report.saved}")
-    elif report.save_root is not None:
-        lines.append(
-            f"--save-root: nothing written to {report.save_root}: "
-            "no failed chain ended in a root CA"
-        )
-    return "".join(escaped(line) + "\n" for line in lines)
-
-
-def first_line(result: Result) -> str:
-    """``OK  URL 200 (via ...; trust: ...)``, ``FAIL  URL: reason (...)``, ``SKIP ...``."""
-    word = {"ok": "OK", "fail": "FAIL", "skip": "SKIP"}[result.result]
-    what = f" {result.status}" if result.status is not None else ""
-    if result.result == "fail" and result.reason != f"HTTP {result.status}":
-        what = f"{what}: {result.reason}" if what else f": {result.reason}"
-    extras = [result.note] if result.note else []
-    if result.final_url != result.url:
-        extras.append(f"redirected to {redacted(result.final_url)}")
-    if result.proxy:
-        extras.append(f"via {result.proxy}")
-    if result.trust:
-        proxy_trust = result.failed_leg == "proxy"
-        extras.append(f"{'trust for the proxy' if proxy_trust else 'trust'}: {result.trust}")
-    if result.client_cert:
-        extras.append(f"client cert: {result.client_cert}")
-    line = f"{word}  {redacted(result.url)}{what}"
-    return line + (f" ({'; '.join(extras)})" if extras else "")
-
-
-def detail_lines(result: Result, verbose: bool) -> List[str]:
-    """The lines under a request: words, headers, hints, caution, chain, stores."""
-    lines = list(result.entries) if verbose else []
-    lines += [f"({result.detail})"] if result.detail else []
-    if result.headers:
-        lines.append("answered by: " + "; ".join(f"{k}: {v!r}" for k, v in result.headers.items()))
-    lines += [f"hint: {hint}" for hint in result.hints]
-    if result.caution:
-        lines.append(f"caution: {result.caution}")
-    lines += chain_lines(
-        result.chain, "the proxy" if result.failed_leg == "proxy" else "the server"
-    )
-    if result.stores:
-        lines.append("would each store accept it on its own?")
-        lines += [f"  {verdict.store}: {verdict.shown()}" for verdict in result.stores]
-    return lines
-
-
-def chain_lines(chain: List[bytes], sender: str) -> List[str]:
-    """The certificates the server (or the proxy) sent, leaf first."""
-    if not chain:
-        return []
-    lines = [f"certificates {sender} sent:"]
-    for number, der in enumerate(chain):
-        info = certs.describe(der)
-        lines += [
-            f"  [{number}] subject: {info.subject}",
-            f"      issuer:  {info.issuer}",
-            f"      valid:   {info.not_before} to {info.not_after}",
-            f"      sha256:  {info.sha256}",
-        ]
-    return lines
-
-
-def to_json(view: PipView, report: Report) -> Dict[str, Any]:
-    """The ``--json`` report, schema 1 (``check.schema.json``, docs/cli.md)."""
-    return {
-        "schema": SCHEMA,
-        "ok": report.ok,
-        "shim": "on" if view.settings.is_on() else "off",
-        "package": report.package,
-        "package_given": report.given,
-        "package_found": report.found,
-        "warnings": loose_permissions(view),
-        "saved_root": report.saved,
-        "checks": [result_json(result) for result in report.results],
-    }
-
-
-def result_json(result: Result) -> Dict[str, Any]:
-    """One request, for ``--json``."""
-    return {
-        "url": redacted(result.url),
-        "kind": result.kind,
-        "result": result.result,
-        "status": result.status,
-        "final_url": redacted(result.final_url),
-        "reason": result.reason or None,
-        "detail": result.detail or None,
-        "note": result.note or None,
-        "hints": result.hints,
-        "proxy": result.proxy,
-        "trust": result.trust or None,
-        "client_cert": result.client_cert,
-        "headers": result.headers,
-        "failed_leg": result.failed_leg,
-        "chain": [dataclasses.asdict(certs.describe(der)) for der in result.chain],
-        "stores": [
-            {"store": v.store, "verdict": v.verdict, "reason": v.reason or None}
-            for v in result.stores
-        ],
-        "caution": result.caution or None,
-    }
 
 
 # ------------------------------------------------------------ the files

@@ -122,7 +122,7 @@ def _parse(command: Any) -> Any:
             options, _ = command.parse_args([])
     except SystemExit:
         words = " ".join(said.getvalue().split()) or "pip's option parser stopped"
-        raise ShimError(f"pip-trustshim: pip's configuration: {words}") from None
+        raise ShimError(f"pip-trustshim: pip's configuration: {words!r}") from None
     finally:
         logger.removeHandler(logged)
     return options

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from pip_trustshim import check, links, patch, trust
+from pip_trustshim import check, checkreport, links, patch, trust
 
 PAGE = b"""<!DOCTYPE html><html><head><base href="https://files.example/base/"></head><body>
 <a href="pkg-1.10.0-py3-none-any.whl#sha256=00">pkg-1.10.0-py3-none-any.whl</a>
@@ -66,17 +66,17 @@ def test_page_types(content_type: str, page: bool) -> None:
 
 
 def test_escaped_leaves_no_control_character() -> None:
-    shown = check.escaped("squid\x1b[2J\x07\u202e ok é")
+    shown = checkreport.escaped("squid\x1b[2J\x07\u202e ok é")
     assert shown == "squid\\x1b[2J\\x07\\u202e ok é"
     assert all(char.isprintable() for char in shown)
 
 
 def test_passwords_never_shown() -> None:
-    assert check.redacted("https://me:s3cret@idx.example/simple/") == (
+    assert checkreport.redacted("https://me:s3cret@idx.example/simple/") == (
         "https://me:****@idx.example/simple/"
     )
-    assert check.redacted("https://token@idx.example/") == "https://token@idx.example/"
-    assert check.bare("https://me:pw@idx.example:8443/x") == "https://idx.example:8443/x"
+    assert checkreport.redacted("https://token@idx.example/") == "https://token@idx.example/"
+    assert checkreport.bare("https://me:pw@idx.example:8443/x") == "https://idx.example:8443/x"
 
 
 @pytest.mark.parametrize(
@@ -98,13 +98,13 @@ def test_passwords_never_shown() -> None:
     ],
 )
 def test_words_for_an_answer(status: int, text: str, proxy: str, reason: str) -> None:
-    result = check.Result("https://idx.example/simple/pip/", "index", proxy=proxy)
+    result = checkreport.Result("https://idx.example/simple/pip/", "index", proxy=proxy)
     assert check.http_reason(status, text, result) == reason
     assert reason in check.HINTS or reason.startswith("HTTP ")
 
 
 def test_a_via_header_marks_a_proxys_answer() -> None:
-    result = check.Result("https://idx.example/", "index", headers={"Via": "1.1 squid"})
+    result = checkreport.Result("https://idx.example/", "index", headers={"Via": "1.1 squid"})
     assert check.http_reason(504, "", result) == "a proxy answered"
 
 
