@@ -27,6 +27,11 @@ scratch (``lib.venvs.scrubbed_env``):
 * **pip**: ``pip download --no-deps --no-cache-dir tinypkg`` from a loopback
   TLS index, in the ``shim`` venv: shim on (``PIP_TRUSTSHIM=1
   PIP_TRUSTSHIM_STORE=ca.pem``) against shim off with ``--cert ca.pem``.
+* **squid**: the same download through Debian's squid with ssl-bump (the
+  components tier's servers, ``tests/lib/components.py``: squid, nginx,
+  pypiserver), shim on with the proxy's CA as its store against shim off with
+  ``--cert proxy-ca.pem``. Skipped, with the reason, where squid or nginx is
+  not installed (``--no-squid`` skips it anyway).
 
 It prints wall-clock medians, their ratio with a bootstrap 95% interval over
 the pairs, the interquartile ranges, and the ratio of the children's median
@@ -43,6 +48,7 @@ are found as the tests find them (``TRUSTSHIM_PYTHON_3_15=...``, PATH, pyenv).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import os
 import random
@@ -60,6 +66,7 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
 
+from lib.components import PUBLIC, Components, running, tools_venv  # noqa: E402
 from lib.dists import make_wheel  # noqa: E402
 from lib.interpreters import find_python, python_env_var  # noqa: E402
 from lib.pki import make_pki  # noqa: E402
@@ -344,6 +351,39 @@ def bench_pip(version: str, shim: Venv, home: Path, pairs: int) -> List[Comparis
     ]
 
 
+def bench_squid(version: str, shim: Venv, home: Path, c: Components, pairs: int) -> Comparison:
+    """``pip download`` through the bumping squid: shim on (store = the proxy's CA)
+    against shim off with ``--cert`` naming the same file."""
+    dest = home / "dl-squid"
+    ca = str(c.pki.proxy_pem)
+
+    def clean() -> None:
+        shutil.rmtree(dest, ignore_errors=True)
+
+    argv = [str(shim.python), "-m", "pip", "download", "--no-deps", "--no-cache-dir"]
+    argv += ["--index-url", c.url(PUBLIC), "-d", str(dest), "tinypkg"]
+    proxy = {"HTTPS_PROXY": c.squid}
+    on = {**proxy, "PIP_TRUSTSHIM": "1", "PIP_TRUSTSHIM_STORE": ca}
+    arms = {
+        "on": (argv, scrubbed_env(shim.bin, home, extra=on)),
+        "cert": (argv + ["--cert", ca], scrubbed_env(shim.bin, home, extra=proxy)),
+    }
+    times = paired(pairs, 2, arms, home / "squid.log", before=clean)
+    label = f"pip {version} via squid, on vs --cert"
+    return compare(label, times["on"], times["cert"], PIP_BUDGET, PIP_GOAL)
+
+
+def start_squid(home: Path, stack: contextlib.ExitStack) -> Optional[Components]:
+    """The components tier's squid, nginx and pypiserver, or None (said why)."""
+    try:
+        return stack.enter_context(running(home / "components", tools_venv()))
+    except BaseException as error:  # pytest's skip is a BaseException
+        if isinstance(error, KeyboardInterrupt):
+            raise
+        print(f"SKIPPED: pip through squid: {error}", file=sys.stderr)
+        return None
+
+
 # ------------------------------------------------------------ importtime
 
 
@@ -423,6 +463,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--pip-pairs", type=int, default=30, help="pip download pairs")
     parser.add_argument("--no-peer", action="store_true", help="skip pip-system-certs")
     parser.add_argument("--no-pip", action="store_true", help="skip the pip download runs")
+    parser.add_argument("--squid-pairs", type=int, default=30, help="pip-through-squid pairs")
+    parser.add_argument("--no-squid", action="store_true", help="skip pip through squid")
+    parser.add_argument(
+        "--no-startup", action="store_true", help="skip the start-up runs (and importtime)"
+    )
     args = parser.parse_args(argv)
 
     VENVS.mkdir(parents=True, exist_ok=True)
@@ -438,8 +483,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     results: List[Comparison] = []
     notes: List[str] = []
     healthy = True
-    with tempfile.TemporaryDirectory(prefix="trustshim-bench-") as tmp:
+    with tempfile.TemporaryDirectory(
+        prefix="trustshim-bench-"
+    ) as tmp, contextlib.ExitStack() as stack:
         home = Path(tmp)
+        squid = None if args.no_squid else start_squid(home, stack)
         for version, pip in TARGETS:
             if args.python and version not in args.python:
                 continue
@@ -452,15 +500,18 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                 continue
             notes.append(f"CPython {version}: {python}, pip {pip}")
             venvs = startup_venvs(version, pip, wheel, home)
-            lines, ok = check_importtime(version, venvs["shim"], venvs["base"], home)
-            notes.extend(lines)
-            healthy = healthy and ok
-            results.extend(bench_startup(version, venvs, home, args.pairs, args.warmup))
+            if not args.no_startup:
+                lines, ok = check_importtime(version, venvs["shim"], venvs["base"], home)
+                notes.extend(lines)
+                healthy = healthy and ok
+                results.extend(bench_startup(version, venvs, home, args.pairs, args.warmup))
             if not args.no_peer and (version, pip) == PEER_TARGET:
                 peer = peer_venv(version, pip)
                 results.append(bench_peer(version, peer, venvs["base"], home, args.peer_pairs))
             if not args.no_pip:
                 results += bench_pip(version, venvs["shim"], home, args.pip_pairs)
+            if squid is not None:
+                results.append(bench_squid(version, venvs["shim"], home, squid, args.squid_pairs))
     for note in notes:
         print(note)
     for result in results:

@@ -1,8 +1,9 @@
 """Replace a file atomically: write a temporary file beside it, sync it, rename it.
 
 Used for pip's configuration files (``conffile``) and exported bundles
-(``export``). On any failure the temporary file is removed and the target is
-left exactly as it was; no reader ever sees a file cut short.
+(``export``), each of which first resolves a symlink with ``through_link``.
+On any failure the temporary file is removed and the target is left exactly
+as it was; no reader ever sees a file cut short.
 """
 
 from __future__ import annotations
@@ -65,6 +66,19 @@ def write_atomically(target: str, data: bytes, mode: Optional[int] = None) -> No
             ) from None
         raise
     _sync_directory(directory)
+
+
+def through_link(path: str) -> Tuple[str, Optional[str]]:
+    """The file to write for ``path``, and the symlink followed to reach it (or None).
+
+    A symlink is written through, never replaced: its final target (created
+    when it does not exist yet) gets the new content, and the link stays.
+    Every command that writes a file (``enable``, ``disable``, ``export -o``)
+    resolves its path here.
+    """
+    if os.path.islink(path):
+        return os.path.realpath(path), path
+    return path, None
 
 
 def describe(error: OSError) -> str:

@@ -1,4 +1,5 @@
-"""Certificates as ``check`` shows them: subject, issuer, expiry, fingerprint.
+"""Certificates as ``check`` shows them: subject, issuer, expiry, fingerprint;
+and the CAs of a bundle that have expired or are not valid yet (``dated_cas``).
 
 Standard library only. The chain the server sent comes from
 ``get_unverified_chain()`` (public from Python 3.13, private on 3.10-3.12),
@@ -13,8 +14,11 @@ import hashlib
 import os
 import ssl
 import tempfile
+import time
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional
+
+from .stores import file_kind, hashed_names
 
 _SHORT = {
     "commonName": "CN",
@@ -97,6 +101,51 @@ def name(rdns: Any) -> str:
         for key, value in rdn:
             parts.append(f"{_SHORT.get(key, key)}={value}")
     return ", ".join(parts)
+
+
+def dated_cas(path: str, now: Optional[float] = None) -> List[str]:
+    """What is wrong with the dates of each CA in a PEM file or hashed directory.
+
+    One phrase per CA certificate that has expired or is not valid yet
+    (``'CN=Old CA' expired on 2024-05-01 12:00 UTC``), read as OpenSSL loads
+    it. Nothing for a path that is not a regular file or a directory, or that
+    OpenSSL cannot load: where pip loads it, that is an error of its own.
+    """
+    now = time.time() if now is None else now
+    kind = file_kind(path)
+    files = [path] if kind == "file" else []
+    if kind == "directory":
+        files = [os.path.join(path, name) for name in hashed_names(path)]
+    found = []
+    for name in files:
+        if file_kind(name) != "file":
+            continue  # never open a FIFO or a device
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        try:
+            context.load_verify_locations(cafile=name)
+        except (OSError, ssl.SSLError, ValueError):
+            continue
+        for cert in context.get_ca_certs():
+            found += _dated(cert, now)
+    return found
+
+
+def _dated(cert: Dict[str, Any], now: float) -> List[str]:
+    try:
+        before = ssl.cert_time_to_seconds(cert["notBefore"])
+        after = ssl.cert_time_to_seconds(cert["notAfter"])
+    except (KeyError, ValueError):
+        return []
+    ca = f"the CA certificate {name(cert.get('subject', ())) or '?'!r}"
+    if after < now:
+        return [f"{ca} expired on {_day(after)}: a chain that ends in it is refused"]
+    if before > now:
+        return [f"{ca} is not valid until {_day(before)}: a chain that ends in it is refused"]
+    return []
+
+
+def _day(seconds: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(seconds))
 
 
 def root_of(chain: List[bytes]) -> Optional[bytes]:

@@ -18,8 +18,8 @@ import os
 import sys
 from typing import Any, List, Optional
 
-from .errors import ShimError
-from .exitcodes import CHECK_EPILOG, EPILOG, INTERNAL_ERROR, NOT_AS_ASKED, SUCCESS, USAGE_ERROR
+from .errors import ShimError, escape
+from .exitcodes import INTERNAL_ERROR, NOT_AS_ASKED, SUCCESS, USAGE_ERROR, epilog
 from .pipconfig import LEVELS
 
 
@@ -51,7 +51,7 @@ def main(argv: Optional[List[str]] = None) -> int:
 
 def _fail(message: str, code: int) -> int:
     sys.stdout.flush()
-    sys.stderr.write(message + "\n")
+    sys.stderr.write(escape(message) + "\n")
     return code
 
 
@@ -73,8 +73,10 @@ def build_parser() -> argparse.ArgumentParser:
         prog="pip-trustshim",
         description="Inspect, test and switch pip-trustshim, which makes pip verify HTTPS "
         "against exactly the trust store you chose.",
-        epilog=EPILOG,
+        epilog=epilog(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,  # --version's path unwrapped
     )
+    parser.add_argument("--version", action="version", version=version())
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
     _add_status(commands)
     _add_check(commands)
@@ -85,12 +87,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def version() -> str:
+    """``pip-trustshim X from DIRECTORY (python X.Y)``, as ``pip --version`` says it."""
+    from . import __version__
+
+    where = os.path.dirname(os.path.abspath(__file__))
+    python = ".".join(map(str, sys.version_info[:2]))
+    return f"pip-trustshim {__version__} from {where} (python {python})"
+
+
 def _command(commands: Any, name: str, summary: str, description: str) -> Any:
     return commands.add_parser(
         name,
         help=summary,
         description=description,
-        epilog=EPILOG,
+        epilog=epilog(name),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
 
@@ -131,7 +142,7 @@ def _add_check(commands: Any) -> None:
         "lists, on whatever host it lives. OK only when pip would get through: a 4xx,\n"
         "a proxy's 5xx or a refused certificate is a FAIL, with the reason, a hint, and\n"
         "for a certificate the chain sent and which store on its own would accept it.",
-        epilog=CHECK_EPILOG,
+        epilog=epilog("check"),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sub.add_argument(
@@ -277,14 +288,22 @@ def _add_export(commands: Any) -> None:
         "the extra CAs, the bundles pip was given) as one PEM bundle: each certificate\n"
         "once, in a stable order, after a comment with its subject and SHA-256\n"
         "fingerprint. For git, curl, uv (SSL_CERT_FILE), requests scripts, Docker builds.\n"
-        "Works while the shim is off (and says so).",
+        "Works while the shim is off (and says so). A hashed directory's files that\n"
+        "OpenSSL passes over (a dangling symlink, an unreadable file) are left out.",
     )
     sub.add_argument(
         "-o",
         "--output",
         default="-",
         metavar="FILE",
-        help="write FILE atomically, mode 0644 (default: standard output)",
+        help="write FILE atomically, mode 0644, through a symlink as enable does "
+        "(default: standard output)",
+    )
+    sub.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="say on stderr how many certificates each part gave, and which files were skipped",
     )
     sub.set_defaults(run=_run_export)
 
@@ -292,7 +311,7 @@ def _add_export(commands: Any) -> None:
 def _run_export(args: argparse.Namespace) -> int:
     from . import export
 
-    return export.run(args.output, sys.stdout, sys.stderr)
+    return export.run(args.output, sys.stdout, sys.stderr, verbose=args.verbose)
 
 
 def _add_seed(commands: Any) -> None:

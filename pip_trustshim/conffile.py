@@ -30,7 +30,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Dict, List, Mapping, Optional, Tuple, Union
 
-from .atomic import WriteError, describe, write_atomically
+from .atomic import WriteError, describe, through_link, write_atomically
 
 __all__ = [
     "ConfigFileError",
@@ -106,8 +106,7 @@ def edit_section(
     not read back as asked, or when the file cannot be written.
     """
     given = os.fspath(path)
-    link = given if os.path.islink(given) else None
-    target = os.path.realpath(given) if link else given
+    target, link = through_link(given)
     data = _read_file(target)
     bom = data.startswith(BOM)
     body = data[len(BOM) :] if bom else data

@@ -16,9 +16,9 @@ import ssl
 import sys
 from typing import Dict, List, Optional, TextIO
 
-from . import conffile, exitcodes, hosts, pipconfig
+from . import conffile, exitcodes, hosts, pipconfig, status
 from . import settings as settings_module
-from .errors import ShimError
+from .errors import ShimError, escape
 from .settings import SECTION, STORE_WORDS, Setting, Settings
 from .stores import load_bundle, store_context
 from .trust import as_pip_sees_it, check_table, load_entry
@@ -46,9 +46,8 @@ def enable(
     written = write(filename, values, out).path
     for name, value in values.items():
         shown = str(value).replace("\n", "; ")
-        out.write(
-            f"wrote {SECTION}.{name} = {shown} to {written} ({shown_level(filename, level)})\n"
-        )
+        where = f"{written} ({shown_level(filename, level)})"
+        out.write(escape(f"wrote {SECTION}.{name} = {shown} to {where}") + "\n")
     return report_effect({name: str(value) for name, value in values.items()}, out)
 
 
@@ -56,14 +55,16 @@ def disable(level: str, out: TextIO) -> int:
     """Remove ``enabled`` from the file at ``level``; 0 when pip now runs without the shim."""
     filename = file_to_edit(level)
     if not os.path.exists(filename):
-        out.write(f"{SECTION}.enabled is not set in {filename} ({level}); nothing to remove\n")
+        unset = f"{SECTION}.enabled is not set in {filename} ({level}); nothing to remove"
+        out.write(escape(unset) + "\n")
         return report_effect({}, out)
     edited = write(filename, {"enabled": None}, out)
     shown = shown_level(filename, level)
     if not edited.changed:
-        out.write(f"{SECTION}.enabled is not set in {filename} ({shown}); nothing to remove\n")
+        unset = f"{SECTION}.enabled is not set in {filename} ({shown}); nothing to remove"
+        out.write(escape(unset) + "\n")
     else:
-        out.write(f"removed {SECTION}.enabled from {edited.path} ({shown})\n")
+        out.write(escape(f"removed {SECTION}.enabled from {edited.path} ({shown})") + "\n")
     return report_effect({}, out)
 
 
@@ -74,7 +75,8 @@ def write(filename: str, values: Dict[str, Optional[str]], out: TextIO) -> conff
     except conffile.ConfigFileError as error:
         raise ShimError(f"pip-trustshim: nothing written: {error}") from None
     if edited.link is not None and edited.changed:
-        out.write(f"{edited.link} is a symbolic link: edited its target, {edited.path}\n")
+        link = f"{edited.link} is a symbolic link: edited its target, {edited.path}"
+        out.write(escape(link) + "\n")
     return edited
 
 
@@ -169,24 +171,25 @@ def absolute(path: str) -> str:
 def report_effect(written: Dict[str, str], out: TextIO) -> int:
     """Read the settings back as pip will; SUCCESS when they are what was asked for."""
     view = as_pip_sees_it()
+    for warning in status.warnings(view):  # unknown names, CAs out of date
+        sys.stderr.write(f"warning: {warning}\n")
     settings = view.settings
     wanted_on = bool(written)
     problem = view.problem()
     on = problem is None and settings.is_on()
     if problem is not None and (wanted_on or _switched_on(settings)):
-        sys.stderr.write(f"warning: pip will now stop with: {problem}\n")
+        sys.stderr.write(escape(f"warning: pip will now stop with: {problem}") + "\n")
         return exitcodes.NOT_AS_ASKED
     tables = (settings.store, settings.extra_ca, settings.host_ca, settings.host_client_cert)
     mismatched = [s for s in tables if s.name in written and s.value.strip() != written[s.name]]
     if on != wanted_on or mismatched:
         for setting in [settings.enabled, *mismatched]:
-            sys.stderr.write(
-                f"warning: pip still sees {setting.key} = {setting.value!r} "
-                f"(from {setting.source})\n"
-            )
+            seen = f"{setting.key} = {setting.value!r} (from {setting.source})"
+            sys.stderr.write(escape(f"warning: pip still sees {seen}") + "\n")
         return exitcodes.NOT_AS_ASKED
     state = "on" if on else "off"
-    out.write(f"pip-trustshim is now {state} for pip (store: {settings.store.value})\n")
+    now = f"pip-trustshim is now {state} for pip (store: {settings.store.value})"
+    out.write(escape(now) + "\n")
     return exitcodes.SUCCESS
 
 

@@ -8,7 +8,11 @@ saying what it was built from and when. ``system`` exports what the
 operating system's store holds: on Linux and the BSDs the certificates in
 OpenSSL's default file and directory (the same place truststore and the
 3.8/3.9 store code read), on Windows and macOS the same export as the
-3.8/3.9 store code. With ``-o`` the file is written atomically, mode 0644.
+3.8/3.9 store code. A hashed directory's names that OpenSSL passes over (a
+dangling symlink, an unreadable file) are passed over here too, and named
+under ``-v`` (``stores.hashed_files``). With ``-o`` the file is written
+atomically, mode 0644; a symlink is written through, as ``enable`` does
+(``atomic.through_link``).
 """
 
 from __future__ import annotations
@@ -23,18 +27,19 @@ import sys
 from typing import Iterator, List, Sequence, TextIO, Tuple
 
 from . import exitcodes, stores
-from .atomic import WriteError, write_atomically
+from .atomic import WriteError, through_link, write_atomically
 from .certs import describe
-from .errors import ShimError
+from .errors import ShimError, escape
 from .settings import Setting, expand
 from .trust import PipView, as_pip_sees_it
 
-#: a certificate as found: its DER bytes and the file it came from
-Found = Tuple[bytes, str]
+#: files a hashed directory holds that OpenSSL passes over: (path, why)
+Skipped = List[Tuple[str, str]]
 
 
-def run(output: str, out: TextIO, err: TextIO) -> int:
-    """Export the bundle to ``output`` (a path, or ``-`` for ``out``)."""
+def run(output: str, out: TextIO, err: TextIO, verbose: bool = False) -> int:
+    """Export the bundle to ``output`` (a path, or ``-`` for ``out``); ``verbose``
+    tells on ``err`` what each part gave and which files were passed over."""
     view = as_pip_sees_it()
     problem = view.problem()
     if problem is not None:
@@ -42,18 +47,34 @@ def run(output: str, out: TextIO, err: TextIO) -> int:
     if not view.settings.is_on():
         err.write("pip-trustshim is off: exporting what pip would trust once it is switched on\n")
     sources = list(parts(view))
-    certificates = unique(der for _, where in sources for der in certificates_in(where))
+    found: List[bytes] = []
+    for label, where in sources:
+        skipped: Skipped = []
+        ders = certificates_in(where, skipped)
+        found += ders
+        if verbose:
+            shown = label if where == "system" else f"{label}: {where}"
+            err.write(escape(f"{shown}: {_count(len(ders))}") + "\n")
+            for path, why in skipped:
+                err.write(escape(f"  skipped {path}: {why} (OpenSSL skips it too)") + "\n")
+    certificates = unique(iter(found))
     text = render(sources, certificates)
     if output == "-":
         out.write(text)
         return exitcodes.SUCCESS
+    target, link = through_link(output)
     try:
-        write_atomically(output, text.encode("ascii"), mode=0o644)
+        write_atomically(target, text.encode("ascii"), mode=0o644)
     except WriteError as error:
-        raise ShimError(f"pip-trustshim: nothing written: {error}") from None
-    count = len(certificates)
-    err.write(f"wrote {count} certificate{'' if count == 1 else 's'} to {output}\n")
+        raise ShimError(escape(f"pip-trustshim: nothing written: {error}")) from None
+    if link is not None:
+        err.write(escape(f"{link} is a symbolic link: wrote its target, {target}") + "\n")
+    err.write(escape(f"wrote {_count(len(certificates))} to {target}") + "\n")
     return exitcodes.SUCCESS
+
+
+def _count(count: int) -> str:
+    return f"{count} certificate{'' if count == 1 else 's'}"
 
 
 def parts(view: PipView) -> Iterator[Tuple[str, str]]:
@@ -72,13 +93,15 @@ def parts(view: PipView) -> Iterator[Tuple[str, str]]:
         yield f"pip's CA bundle ({bundle.source})", bundle.path
 
 
-def certificates_in(where: str) -> List[bytes]:
-    """The DER certificates of one part: a PEM file, a hashed directory, or the system."""
+def certificates_in(where: str, skipped: Skipped) -> List[bytes]:
+    """The DER certificates of one part: a PEM file, a hashed directory, or the
+    system; a hashed directory's files that OpenSSL passes over go to ``skipped``."""
     if where == "system":
-        return system_certificates()
+        return system_certificates(skipped)
     if os.path.isdir(where):
-        names = stores.hashed_names(where)
-        return [der for name in names for der in pem_file(os.path.join(where, name))]
+        readable, passed_over = stores.hashed_files(where)
+        skipped += passed_over
+        return [der for path in readable for der in pem_file(path)]
     return pem_file(where)
 
 
@@ -86,7 +109,7 @@ def _openssl_platform() -> bool:
     return sys.platform not in ("win32", "darwin")
 
 
-def system_certificates() -> List[bytes]:
+def system_certificates(skipped: Skipped) -> List[bytes]:
     """What the operating system's store holds, as the store code reads it."""
     setting = Setting("store", "system", "export")
     if sys.platform == "win32":
@@ -95,7 +118,7 @@ def system_certificates() -> List[bytes]:
         return pem_text(stores.macos_store_pem(setting, stores.run_command))
     found: List[bytes] = []
     for path in stores.openssl_default_locations():
-        found += certificates_in(path)
+        found += certificates_in(path, skipped)
     if not found:
         raise setting.error("no system store found (OpenSSL's default paths hold no certificate)")
     return found
@@ -160,18 +183,22 @@ def unique(ders: Iterator[bytes]) -> List[bytes]:
 def render(sources: Sequence[Tuple[str, str]], certificates: Sequence[bytes]) -> str:
     """The bundle: a header, then each certificate after its comment line."""
     now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
-    count = len(certificates)
     lines = [
         "# pip-trustshim export: what pip trusts for a host with no host-ca entry",
-        f"# {count} certificate{'' if count == 1 else 's'}, built {now} from:",
+        f"# {_count(len(certificates))}, built {now} from:",
     ]
     lines += [
         f"#   {label}" if where == "system" else f"#   {label}: {where}" for label, where in sources
     ]
-    lines = [line.encode("ascii", "backslashreplace").decode("ascii") for line in lines]
+    lines = [_ascii(line) for line in lines]
     for der in certificates:
         info = describe(der)
-        subject = info.subject.encode("ascii", "backslashreplace").decode("ascii")
+        subject = _ascii(info.subject)
         lines += ["", f"# {subject}  sha256 {info.sha256}"]
         lines += ssl.DER_cert_to_PEM_cert(der).strip().splitlines()
     return "\n".join(lines) + "\n"
+
+
+def _ascii(text: str) -> str:
+    """One comment line's text: escaped (``errors.escape``), then ASCII only."""
+    return escape(text).encode("ascii", "backslashreplace").decode("ascii")

@@ -14,8 +14,9 @@ import os
 import sys
 from typing import Any
 
+from .errors import UnparsableConfig
 from .patch import patch_session_module
-from .settings import OFF_WORDS, environment_switch
+from .settings import OFF_WORDS, environment_switch, load_pip_configuration
 
 SESSION = "pip._internal.network.session"
 
@@ -34,20 +35,9 @@ def check_pip_config() -> None:
     if switch is None or switch in OFF_WORDS:
         return
     try:
-        from pip._internal.configuration import Configuration
-        from pip._internal.exceptions import ConfigurationError
-
-        Configuration(isolated=False).load()
-    except ConfigurationError as error:
-        cause = getattr(error, "error", None)
-        path = getattr(cause, "source", None) or getattr(error, "fname", None) or "?"
-        where = "environment variable PIP_CONFIG_FILE"
-        if path != os.environ.get("PIP_CONFIG_FILE"):
-            where = "pip's configuration files"
-        problem = " ".join(str(cause or error).split())
-        sys.stderr.write(
-            f"pip-trustshim: config file {path!r} (from {where}) cannot be parsed: {problem}\n"
-        )
+        load_pip_configuration(False)
+    except UnparsableConfig as error:
+        sys.stderr.write(f"{error}\n")
         raise SystemExit(1) from None
     except Exception:
         return

@@ -3,7 +3,9 @@
 The one patch point is ``PipSession.__init__`` in
 ``pip._internal.network.session`` (the same module and class from pip 19.3 to
 26.3). After pip builds a session, the adapter mounted at ``https://`` is
-fitted; for every connection the context comes from ``trust.Trust.context``:
+fitted; for every connection the context comes from ``trust.Trust.context``,
+as strict as the context pip itself would use in its current mode
+(``templates``):
 
 * ``cert_verify``, which requests calls before every request, keeps
   ``CERT_REQUIRED``, drops the ``ca_certs``/``ca_cert_dir`` and client
@@ -12,7 +14,9 @@ fitted; for every connection the context comes from ``trust.Trust.context``:
   for the pool's host (its ``host-ca`` and ``host-client-cert`` entries, or
   this session's bundles and client certificate), overriding the one
   requests 2.32.0 (pip 24.1.0) forces; inside a CONNECT tunnel the pool's
-  host is the tunnel's target;
+  host is the tunnel's target. A connection kept alive in the pool is used
+  again only for a request that resolves to the context it was made with
+  (``_reusing``);
 * ``proxy_manager_for`` gives an ``https://`` proxy's own TLS connection the
   context for the proxy's host (urllib3's ``proxy_ssl_context``), where
   urllib3 would otherwise load OpenSSL's default store;
@@ -37,6 +41,7 @@ import ssl
 import sys
 import threading
 import urllib.parse
+import weakref
 from typing import Any, Callable, Dict, Iterator, List, Tuple
 
 # The start-up hook is loaded wherever pip runs with the shim; its refusal is
@@ -44,9 +49,10 @@ from typing import Any, Callable, Dict, Iterator, List, Tuple
 from _pip_trustshim_boot import refuse_network
 
 from . import trust as trust_module
-from .errors import ShimError, UnrecognisedPip, unrecognised_pip
+from .errors import ShimError, UnparsableConfig, UnrecognisedPip, escape, unrecognised_pip
 from .pipconfig import SESSION_CERT, given_bundles
 from .settings import INHERITED, OFF_WORDS, Bundle, environment_switch, for_children
+from .stores import Template
 from .trust import ClientCert, Trust
 
 _MARK = "_pip_trustshim"
@@ -81,10 +87,10 @@ def attach(session: Any) -> None:
         return  # switched off: nothing of the shim runs
     try:
         trust = trust_module.decide(isolated)
-    except UnrecognisedPip as error:  # pip's configuration cannot even be read
+    except (UnrecognisedPip, UnparsableConfig) as error:  # no setting can be read
         if switch is not None:
             refuse_network(session, str(error))
-        return  # not a pip the shim knows, and nothing says the shim is on
+        return  # nothing says the shim is on: pip (or the program) goes on as without it
     except ShimError as error:
         refuse_network(session, str(error))
         return
@@ -99,7 +105,7 @@ def attach(session: Any) -> None:
     except Exception as error:  # a shim bug: fail closed, say so in one line
         refuse_network(
             session,
-            f"pip-trustshim: internal error ({type(error).__name__}: {error}); "
+            f"pip-trustshim: internal error ({type(error).__name__}: {escape(str(error))}); "
             "set PIP_TRUSTSHIM=0 to run pip without the shim, and please report it",
         )
 
@@ -125,7 +131,7 @@ def fit_session(session: Any, trust: Trust, options: Any) -> Tuple[Bundle, ...]:
         raise unrecognised_pip("it has no HTTPS adapter the shim knows")
     cert = getattr(options, "cert", None)
     expected = given_bundles(cert, SESSION_CERT, _trusts_env(options), os.environ)
-    fit_adapter(adapter, session, trust, trust.context(expected))
+    fit_adapter(adapter, session, trust, expected)
     return expected
 
 
@@ -135,14 +141,16 @@ _told = False
 
 
 def tell(trust: Trust, bundles: Tuple[Bundle, ...]) -> None:
-    """Once per pip process, log what the shim applies, for ``pip -v`` only."""
+    """Once per pip process, log what the shim applies, for ``pip -v`` only, and the
+    names in the settings' places that are no setting."""
     global _told
     if _told:
         return
     _told = True
     lines = ["pip-trustshim is on; the trust it applies, each part with where it came from:"]
     lines += [f"  {line}" for line in trust.describe(bundles)]
-    logging.getLogger("pip_trustshim").log(VERBOSE, "\n".join(lines))
+    lines += [f"  warning: {warning}" for warning in trust.settings.unknown]
+    logging.getLogger("pip_trustshim").log(VERBOSE, "\n".join(map(escape, lines)))
 
 
 def pip_options() -> Any:
@@ -180,17 +188,59 @@ def _recognised(adapter: Any) -> bool:
     return all(hasattr(adapter, name) for name in needed)
 
 
-def fit_adapter(adapter: Any, session: Any, trust: Trust, default: ssl.SSLContext) -> None:
-    """Make the https adapter verify every connection with ``trust``."""
+def fit_adapter(adapter: Any, session: Any, trust: Trust, expected: Tuple[Bundle, ...]) -> None:
+    """Make the https adapter verify every connection with ``trust``, as strict as
+    pip's own context would (``expected``: the bundles the session will be given)."""
+    strict, proxy_strict = templates(adapter)
+    default = trust.context(expected, template=strict)
     if hasattr(adapter, "_ssl_context"):
         adapter._ssl_context = default
     adapter.init_poolmanager = _with_context(adapter.init_poolmanager, default)
-    adapter.proxy_manager_for = _proxying(adapter.proxy_manager_for, session, trust, default)
-    adapter.cert_verify = _verifying(adapter.cert_verify, session, trust)
+    adapter.proxy_manager_for = _proxying(
+        adapter.proxy_manager_for, session, trust, default, proxy_strict
+    )
+    adapter.cert_verify = _verifying(adapter.cert_verify, session, trust, strict)
     adapter.proxy_manager = {}
     adapter.init_poolmanager(
         adapter._pool_connections, adapter._pool_maxsize, block=adapter._pool_block
     )
+
+
+def templates(adapter: Any) -> Tuple[Template, Template]:
+    """How strict pip's own contexts are in this session's mode: the connections to
+    servers (through a CONNECT tunnel too), and the TLS to an ``https://`` proxy.
+
+    pip 22.2 and later put the context they use on the https adapter
+    (``_ssl_context``) when they use truststore: by default from 24.2, with
+    ``--use-feature=truststore`` on 22.2 to 24.1. Otherwise (older pips, their
+    default, ``--use-deprecated=legacy-certs``, Python before 3.10) pip's
+    vendored urllib3 builds a context per connection with its
+    ``create_urllib3_context``. For the TLS to an ``https://`` proxy, urllib3's
+    is the one pip uses when it is given a CA bundle, in every mode (pip 26.2
+    alone hands its own context there).
+    """
+    urllib3 = urllib3_template()
+    own = getattr(adapter, "_ssl_context", None)
+    if own is None:
+        return urllib3, urllib3
+    return Template.of(own, "pip's truststore context"), urllib3
+
+
+_urllib3: List[Template] = []
+
+
+def urllib3_template() -> Template:
+    """The strictness of the context pip's vendored urllib3 builds for a connection,
+    with its hostname check done by OpenSSL (urllib3 1.x does it itself, with the
+    same common-name fallback as OpenSSL's default)."""
+    if not _urllib3:
+        try:
+            from pip._vendor.urllib3.util.ssl_ import create_urllib3_context
+        except ImportError:
+            raise unrecognised_pip("it has no vendored urllib3 the shim knows") from None
+        made = create_urllib3_context(cert_reqs=ssl.CERT_REQUIRED)
+        _urllib3.append(Template.of(made, "pip's urllib3"))
+    return _urllib3[0]
 
 
 def session_bundles(session: Any, verify: Any = None) -> Tuple[Bundle, ...]:
@@ -209,7 +259,11 @@ def _with_context(method: Callable[..., Any], context: Any) -> Callable[..., Any
 
 
 def _proxying(
-    method: Callable[..., Any], session: Any, trust: Trust, default: ssl.SSLContext
+    method: Callable[..., Any],
+    session: Any,
+    trust: Trust,
+    default: ssl.SSLContext,
+    template: Template,
 ) -> Callable[..., Any]:
     """``proxy_manager_for``: the TLS to an https:// proxy gets the shim's trust."""
 
@@ -220,7 +274,8 @@ def _proxying(
         if parts.scheme.lower() == "https":
             host, port = parts.hostname or "", parts.port or 443
             try:  # the proxy's host decides, as for any host; pip's --client-cert is not sent
-                context = trust.context(session_bundles(session), None, host, port)
+                bundles = session_bundles(session)
+                context = trust.context(bundles, None, host, port, template)
             except ShimError as error:
                 _raise_command_error(str(error))
             kwargs["proxy_ssl_context"] = for_host(context, host)
@@ -229,7 +284,9 @@ def _proxying(
     return proxy_manager_for
 
 
-def _verifying(method: Callable[..., Any], session: Any, trust: Trust) -> Callable[..., Any]:
+def _verifying(
+    method: Callable[..., Any], session: Any, trust: Trust, template: Template
+) -> Callable[..., Any]:
     """``cert_verify``: the pool gets exactly the context the shim resolves."""
 
     @functools.wraps(method)
@@ -239,7 +296,7 @@ def _verifying(method: Callable[..., Any], session: Any, trust: Trust) -> Callab
             return
         try:
             bundles = session_bundles(session, verify)
-            context = trust.context(bundles, cert or None, conn.host, conn.port)
+            context = trust.context(bundles, cert or None, conn.host, conn.port, template)
         except ShimError as error:
             _raise_command_error(str(error))
         conn.cert_reqs = "CERT_REQUIRED"
@@ -248,17 +305,73 @@ def _verifying(method: Callable[..., Any], session: Any, trust: Trust) -> Callab
         conn.cert_file = None  # the client certificate is in the context
         conn.key_file = None
         conn.conn_kw["ssl_context"] = for_host(context, conn.host)
+        _reusing(conn, conn.conn_kw["ssl_context"])
 
     return cert_verify
 
 
+#: the context of the request this thread is about to send, and its pool
+_requested = threading.local()
+
+
+def _reusing(pool: Any, context: Any) -> None:
+    """This thread's next request on ``pool`` goes over a connection made with ``context``.
+
+    requests before 2.32 (pip 20.3 to 24.0) keep one pool per host whatever a
+    request's ``verify`` or client certificate: a connection kept alive after
+    one request would serve the next, which resolves to another context. The
+    pool's ``_get_conn`` is wrapped once (``_checking``). The wanted context is
+    the thread's own (threads may share a session, and so a pool), else the
+    pool's.
+    """
+    _requested.pool, _requested.context = weakref.ref(pool), context
+    if not getattr(pool, _MARK, False) and hasattr(pool, "_get_conn"):
+        pool._get_conn = _checking(pool, pool._get_conn)
+        setattr(pool, _MARK, True)
+
+
+#: what would make urllib3 load a file onto a connection's context
+_FILES = ("ca_certs", "ca_cert_dir", "ca_cert_data", "cert_file", "key_file")
+
+
+def _checking(pool: Any, get_conn: Callable[..., Any]) -> Callable[..., Any]:
+    """``_get_conn``: a connection made with another context than the one wanted is
+    closed, and made again with the wanted one. Its files are cleared on the
+    connection itself, which urllib3 reads when it connects: another thread's
+    request may have set the pool's since this one's ``cert_verify``."""
+
+    @functools.wraps(get_conn)
+    def _get_conn(*args: Any, **kwargs: Any) -> Any:
+        conn = get_conn(*args, **kwargs)
+        wanted = _wanted(pool)
+        if wanted is not None and getattr(conn, "ssl_context", wanted) is not wanted:
+            conn.close()  # verified under another context: never used again
+            conn.ssl_context = wanted
+        conn.cert_reqs = "CERT_REQUIRED"
+        for name in _FILES:
+            if getattr(conn, name, None) is not None:
+                setattr(conn, name, None)
+        return conn
+
+    return _get_conn
+
+
+def _wanted(pool: Any) -> Any:
+    mine = getattr(_requested, "pool", None)
+    if mine is not None and mine() is pool:
+        return _requested.context
+    return pool.conn_kw.get("ssl_context")
+
+
 class HostnameContext:
-    """A context, with ``server_hostname`` filled in for an IP address host.
+    """A context that names an IP address host as ``server_hostname``.
 
     urllib3 1.x leaves ``server_hostname`` out when the host is an IP address,
-    and a context that checks hostnames then refuses to connect. This passes
-    the address, so OpenSSL checks it against the certificate's IP SANs.
-    Every other attribute, read or set, is the wrapped context's.
+    and a context that checks hostnames then refuses to connect; inside a
+    CONNECT tunnel it passes an IPv6 address in brackets, which OpenSSL would
+    check as a name. This passes the bare address, so OpenSSL checks it
+    against the certificate's IP SANs, as urllib3 1.x itself does with its own
+    contexts. Every other attribute, read or set, is the wrapped context's.
     """
 
     _context: ssl.SSLContext
@@ -275,11 +388,11 @@ class HostnameContext:
         setattr(self._context, name, value)
 
     def wrap_socket(self, sock: Any, *args: Any, **kwargs: Any) -> Any:
-        kwargs["server_hostname"] = kwargs.get("server_hostname") or self._host
+        kwargs["server_hostname"] = self._host
         return self._context.wrap_socket(sock, *args, **kwargs)
 
     def wrap_bio(self, incoming: Any, outgoing: Any, *args: Any, **kwargs: Any) -> Any:
-        kwargs["server_hostname"] = kwargs.get("server_hostname") or self._host
+        kwargs["server_hostname"] = self._host
         return self._context.wrap_bio(incoming, outgoing, *args, **kwargs)
 
 
@@ -288,7 +401,7 @@ _named: Dict[Tuple[int, str], HostnameContext] = {}
 
 def for_host(context: ssl.SSLContext, host: str) -> Any:
     """``context``, or for an IP address host on urllib3 1.x, one that names it."""
-    address = host.strip("[]")
+    address = host.strip("[]").split("%")[0]
     if not _is_ip(address) or _urllib3_major() >= 2:
         return context
     key = (id(context), address)

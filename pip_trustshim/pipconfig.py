@@ -2,13 +2,14 @@
 
 The CA bundles pip was given (``cert``, ``REQUESTS_CA_BUNDLE``,
 ``CURL_CA_BUNDLE``), found the same way for a running pip (from its session)
-and for the command line (from pip's ``Configuration``); pip's configuration
-levels for ``enable``/``disable``.
+and for the command line (from pip's ``Configuration``); the proxy pip
+would use for a host; pip's configuration levels for ``enable``/``disable``.
 """
 
 from __future__ import annotations
 
 import os
+import urllib.request
 from dataclasses import dataclass
 from typing import Any, List, Mapping, Optional, Tuple
 
@@ -40,6 +41,31 @@ def option(config: Any, name: str, environ: Mapping[str, str] = os.environ) -> O
             continue
         return PipOption(name, str(value), config_source(config, name, section))
     return None
+
+
+#: the environment variables requests reads an https proxy from, in its order
+PROXY_VARIABLES = ("https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY")
+
+
+def proxy_for(config: Any, host: str, port: int) -> Optional[PipOption]:
+    """The proxy pip would use for ``https://host:port``, and where it is set.
+
+    pip's own ``proxy`` (``--proxy``, ``PIP_PROXY``, ``proxy =``) serves every
+    host; else the environment's ``https_proxy`` (else ``all_proxy``), unless
+    ``no_proxy`` names the host, as requests picks it.
+    """
+    own = option(config, "proxy")
+    if own is not None and own.value:
+        return own
+    proxies = urllib.request.getproxies_environment()
+    proxy = proxies.get("https") or proxies.get("all")
+    if not proxy:
+        return None
+    bypass = urllib.request.proxy_bypass_environment  # type: ignore[attr-defined]
+    if bypass(host, proxies) or bypass(f"{host}:{port}", proxies):
+        return None
+    source = next((v for v in PROXY_VARIABLES if os.environ.get(v) == proxy), "the environment")
+    return PipOption("proxy", proxy, f"environment variable {source}")
 
 
 #: where a session's ``verify`` came from, as pip itself sets it

@@ -6,9 +6,18 @@ later) truststore, as installed here, into wheels, and has TARGET's own pip
 install them from those files (``--no-index``): ordinary installed
 distributions there, listed by its ``pip list``, removed by its ``pip
 uninstall``, at the same versions as here. Nothing touches the network.
-TARGET is a virtual environment's folder or a Python executable; one that
-cannot be served (not a Python, outside 3.8 to 3.17, no site-packages, no
-pip) is refused with one line before anything is written.
+The distributions are read from the site directories (the one holding this
+package first), never from the working directory.
+
+TARGET works offline afterwards, or nothing is written: a target on Python
+3.10 or later needs truststore for the system store, so when its pip vendors
+none (pip < 23.3) and it has none installed, truststore must come from here;
+where this environment has none to give (Python 3.8/3.9, where truststore
+cannot be installed), seed refuses. TARGET is a virtual environment's folder
+or a Python executable; one that cannot be served (not a Python, outside 3.8
+to 3.17, no site-packages, no pip) is refused with one line before anything
+is written. The closing advice to switch the shim on is given only when it
+is not already on there (TARGET's own ``status``).
 """
 
 from __future__ import annotations
@@ -20,22 +29,27 @@ import io
 import json
 import os
 import subprocess
+import sys
 import tempfile
 import zipfile
 from importlib import metadata
-from typing import Any, Dict, List, TextIO, Tuple
+from typing import Any, Dict, List, Optional, TextIO, Tuple
 
 from . import exitcodes
-from .errors import ShimError
+from .errors import ShimError, escape
 
 #: the distributions seeded, and the oldest Python each one needs in TARGET
 SEEDED = (("pip-trustshim", (3, 8)), ("certifi", (3, 8)), ("truststore", (3, 10)))
 SUPPORTED = ((3, 8), (3, 17))
 _PROBE = (
     "import json, os, sys, sysconfig, importlib.util as u; "
-    "p = sysconfig.get_paths()['purelib']; "
+    "p = sysconfig.get_paths()['purelib']; pip = u.find_spec('pip'); "
+    "where = list(pip.submodule_search_locations or []) if pip else []; "
     "print(json.dumps({'version': list(sys.version_info[:2]), 'purelib': p, "
-    "'exists': os.path.isdir(p), 'pip': u.find_spec('pip') is not None}))"
+    "'exists': os.path.isdir(p), 'pip': pip is not None, "
+    "'truststore': u.find_spec('truststore') is not None, "
+    "'vendored': any(os.path.isfile(os.path.join(d, '_vendor', 'truststore', '__init__.py')) "
+    "for d in where)}))"
 )
 #: files pip writes at install time; the repacked wheel leaves them to TARGET's pip
 _INSTALL_TIME = ("INSTALLER", "RECORD", "REQUESTED", "direct_url.json")
@@ -45,21 +59,69 @@ def run(target: str, out: TextIO) -> int:
     """Install the shim and its dependencies into TARGET's environment."""
     python = interpreter(target)
     found = probe(python, target)
-    version: Tuple[int, ...] = tuple(found["version"])
-    wanted = [name for name, oldest in SEEDED if version >= oldest]
-    if "truststore" in wanted and not installed("truststore"):  # this Python is 3.8/3.9
-        wanted.remove("truststore")
-        out.write(
-            "truststore is not installed here (it needs Python 3.10+): not seeded; the shim "
-            "there uses the copy pip 23.3+ vendors, else PIP_TRUSTSHIM=0 pip install truststore\n"
-        )
+    wanted, note = plan(found, target)
+    if note:
+        out.write(escape(note) + "\n")
     with tempfile.TemporaryDirectory(prefix="pip-trustshim-seed-") as folder:
         wheels = [repack(name, folder) for name in wanted]
         install(python, wheels, target)
-    for wheel in wheels:
-        out.write(f"installed {os.path.basename(wheel)} into {found['purelib']}\n")
-    out.write(f"switch it on there: PIP_TRUSTSHIM=1, or {python} -m pip_trustshim enable\n")
+    lines = [f"installed {os.path.basename(wheel)} into {found['purelib']}" for wheel in wheels]
+    state, error = state_there(python)
+    if state == "on":
+        lines.append("pip-trustshim is on there already")
+    elif state == "error":
+        lines.append(f"pip-trustshim there stops pip until this is fixed: {error}")
+    else:
+        lines.append(f"switch it on there: PIP_TRUSTSHIM=1, or {python} -m pip_trustshim enable")
+    out.write("".join(escape(line) + "\n" for line in lines))
     return exitcodes.SUCCESS
+
+
+def plan(found: Dict[str, Any], target: str) -> Tuple[List[str], str]:
+    """The distributions to seed into a target ``probe`` found, and a note (or "").
+
+    Refuses, before anything is written, a target on Python 3.10+ that would
+    be left without truststore: none installed there, none vendored by its
+    pip, none to give from here.
+    """
+    version: Tuple[int, ...] = tuple(found["version"])
+    wanted = [name for name, oldest in SEEDED if version >= oldest]
+    if "truststore" not in wanted or distribution("truststore") is not None:
+        return wanted, ""
+    wanted.remove("truststore")
+    if found.get("truststore"):
+        return wanted, "truststore: not installed here; the one installed there is used"
+    if found.get("vendored"):
+        return wanted, "truststore: not installed here; the copy TARGET's pip vendors is used"
+    shown = ".".join(map(str, version))
+    here = ".".join(map(str, sys.version_info[:2]))
+    raise refused(
+        target,
+        f"its Python {shown} needs truststore for the system store, its pip vendors none "
+        f"(pip < 23.3) and none is installed there, and this Python {here} has none to give "
+        "(truststore needs 3.10+); run seed from a Python 3.10+ environment that has "
+        "truststore, or install truststore there first",
+    )
+
+
+def state_there(python: str) -> Tuple[str, Optional[str]]:
+    """Whether the shim is ``on``, ``off`` or stops pip (``error``, with the line) in
+    TARGET, as TARGET's own ``status`` sees it with this environment."""
+    try:
+        done = subprocess.run(
+            [python, "-I", "-m", "pip_trustshim", "status", "--json"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            stdin=subprocess.DEVNULL,
+        )
+        report = json.loads(done.stdout)
+        shim, error = str(report["shim"]), report.get("error")
+    except (OSError, ValueError, KeyError, TypeError, subprocess.SubprocessError):
+        return "off", None
+    if error and shim != "off":  # pip stops only where the shim is on (or cannot tell)
+        return "error", str(error)
+    return shim, None
 
 
 def interpreter(target: str) -> str:
@@ -101,25 +163,33 @@ def probe(python: str, target: str) -> Dict[str, Any]:
 
 def refused(target: str, problem: str) -> ShimError:
     """The one-line refusal for a TARGET that cannot be served."""
+    problem = escape(problem)
     return ShimError(f"pip-trustshim: cannot seed {target!r}: {problem}; nothing was written")
 
 
-def installed(name: str) -> bool:
-    """Whether the distribution ``name`` is installed here."""
-    try:
-        metadata.distribution(name)
-    except metadata.PackageNotFoundError:
-        return False
-    return True
+def search_path() -> List[str]:
+    """Where installed distributions are looked for: the site directory holding this
+    package first, then ``sys.path`` without the working directory (``python -m``
+    puts it first: a planted ``certifi-*.dist-info`` there must never be packed)."""
+    own = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    here = os.path.realpath(os.getcwd())
+    rest = [p for p in sys.path if p and os.path.realpath(p) not in (here, own)]
+    return [own, *rest]
+
+
+def distribution(name: str) -> Optional[metadata.Distribution]:
+    """The installed distribution ``name`` (from ``search_path``), or None."""
+    for found in metadata.distributions(name=name, path=search_path()):
+        return found
+    return None
 
 
 def repack(name: str, folder: str) -> str:
     """A wheel of the installed distribution ``name``, made from its installed files."""
-    try:
-        dist = metadata.distribution(name)
-    except metadata.PackageNotFoundError:
+    dist = distribution(name)
+    if dist is None:
         problem = f"{name} is not installed here, so it cannot be seeded"
-        raise ShimError(f"pip-trustshim: {problem}") from None
+        raise ShimError(f"pip-trustshim: {problem}")
     files = [f for f in dist.files or [] if _packed(str(f))]
     infos = [str(f).split("/")[0] for f in files if str(f).endswith(".dist-info/METADATA")]
     if not infos:
@@ -168,4 +238,4 @@ def install(python: str, wheels: List[str], target: str) -> None:
     )
     if done.returncode != 0:
         last = (done.stderr.strip().splitlines() or ["(no message)"])[-1]
-        raise ShimError(f"pip-trustshim: {target!r}: its pip failed: {last}")
+        raise ShimError(f"pip-trustshim: {target!r}: its pip failed: {escape(last)}")

@@ -7,8 +7,9 @@ value remembers where it came from, so an error can name its source.
 
 Also here: the CA bundles a parent pip hands to the pips it starts for build
 isolation (``INHERITED``), which only add to what a child that is switched on
-by its own settings trusts. The per-host tables are read here as text;
-``hosts`` parses them.
+by its own settings trusts, as ``PIP_CERT`` would: whoever sets the variable
+by hand can do no more with it than with ``PIP_CERT``. The per-host tables
+are read here as text; ``hosts`` parses them.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import os
 from dataclasses import dataclass
 from typing import Any, Iterable, List, Mapping, Optional, Tuple
 
-from .errors import ShimError, bad_value, unrecognised_pip
+from .errors import ShimError, UnparsableConfig, bad_value, escape, unrecognised_pip
 
 ON_WORDS = ("1", "true", "yes", "on")
 OFF_WORDS = ("0", "false", "no", "off")  # the same words as _pip_trustshim_boot.OFF_WORDS
@@ -84,6 +85,9 @@ class Settings:
     #: per-host entries (parsed by ``hosts``)
     host_ca: Setting = Setting("host-ca", "", "default")
     host_client_cert: Setting = Setting("host-client-cert", "", "default")
+    #: a warning for each ``[trustshim]`` key and ``PIP_TRUSTSHIM_*`` variable
+    #: that is no setting (``unknown_names``): pip ignores them silently
+    unknown: Tuple[str, ...] = ()
 
     def is_on(self) -> bool:
         """Whether the switch is on; an unknown word is an error, never off."""
@@ -138,10 +142,53 @@ def read(isolated: bool, environ: Mapping[str, str] = os.environ, config: Any = 
         isolated=isolated,
         host_ca=found["host-ca"] or _default("host-ca"),
         host_client_cert=found["host-client-cert"] or _default("host-client-cert"),
+        unknown=tuple(unknown_names(config, environ, isolated)),
     )
-    if INHERITED not in environ or _switched_off(settings):
-        return settings  # a shim that is off ignores what a parent handed down
+    if isolated or INHERITED not in environ or _switched_off(settings):
+        # A shim that is off ignores what a parent handed down; so does pip
+        # --isolated, which ignores PIP_CERT too (pip never starts a child so).
+        return settings
     return dataclasses.replace(settings, inherited=from_parent(environ[INHERITED]))
+
+
+def unknown_names(config: Any, environ: Mapping[str, str], isolated: bool) -> List[str]:
+    """A warning for each ``[trustshim]`` key and ``PIP_TRUSTSHIM_*`` variable that is
+    no setting (``enable = yes``, ``PIP_TRUSTSHIM_STOR``), with the one it may mean.
+
+    The keys come from the files pip loaded (``config_source``'s ``_parsers``:
+    ``items()`` changed shape in pip 25.2); the variables are not read under
+    ``--isolated``, as pip does not read them then.
+    """
+    found = []
+    keys = [spelling for name in NAMES for spelling in _spellings(name)]
+    for variant, entries in getattr(config, "_parsers", {}).items():
+        level = getattr(variant, "value", variant)
+        for filename, parser in entries:
+            if not parser.has_section(SECTION):
+                continue
+            for key in parser.options(SECTION):
+                if key not in keys and key not in parser.defaults():
+                    close = _maybe(key, keys)
+                    meant = f"; did you mean {close!r}?" if close else ""
+                    where = f"[{SECTION}] of {filename} ({level})"
+                    found.append(f"unknown key {key!r} in {where}, ignored{meant}")
+    # A variable is matched by what follows PIP_TRUSTSHIM_ (STOR: STORE; ENABLED: the switch).
+    variables = {name.upper().replace("-", "_"): variable for name, (variable, _) in NAMES.items()}
+    prefix = NAMES["enabled"][0] + "_"
+    for variable in [] if isolated else sorted(environ):
+        if variable.startswith(prefix) and variable not in variables.values():
+            close = _maybe(variable[len(prefix) :], list(variables))
+            meant = f"; did you mean {variables[close]!r}?" if close else ""
+            found.append(f"unknown environment variable {variable}, ignored{meant}")
+    return [escape(warning) for warning in found]
+
+
+def _maybe(word: str, known: List[str]) -> Optional[str]:
+    """The name in ``known`` that ``word`` is most likely a typo of, if any."""
+    import difflib
+
+    close = difflib.get_close_matches(word, known, n=1)
+    return close[0] if close else None
 
 
 def environment_switch(environ: Mapping[str, str], isolated: bool) -> Optional[str]:
@@ -176,11 +223,14 @@ def for_children(given: Iterable[Bundle], pid: int) -> str:
 
 
 def from_parent(text: str, parent: Optional[int] = None) -> Tuple[Bundle, ...]:
-    """The bundles handed down by the parent pip; none if another process wrote them.
+    """The bundles handed down by the parent pip; none if the value names another process.
 
-    Only the pip that started this process can hand anything down: a value
-    written by any other process (it leaked through a grandparent, or was set
-    by hand in a shell) is ignored. A malformed value stops pip.
+    A value counts only when it names this process's parent: one that leaked
+    through from a grandparent is ignored. A shell that sets it by hand with
+    its own process id is that parent, and then adds bundles exactly as it
+    could with ``PIP_CERT``: nothing here can switch the shim, change the
+    store, the extra CAs or a ``host-ca`` host's trust, or name a client
+    certificate (any other key is ignored). A malformed value stops pip.
     """
     try:
         data = json.loads(text)
@@ -202,16 +252,37 @@ def from_parent(text: str, parent: Optional[int] = None) -> Tuple[Bundle, ...]:
     return bundles(found)
 
 
-def load_pip_configuration(isolated: bool) -> Any:
-    """pip's own Configuration, loaded exactly as pip loads it."""
+def load_pip_configuration(isolated: bool, environ: Mapping[str, str] = os.environ) -> Any:
+    """pip's own Configuration, loaded exactly as pip loads it.
+
+    A file pip cannot parse raises ``UnparsableConfig``, naming the file; pip
+    itself would stop on it with its own message.
+    """
     try:
         from pip._internal.configuration import Configuration
+        from pip._internal.exceptions import ConfigurationError
 
         config = Configuration(isolated=isolated)
     except (ImportError, AttributeError, TypeError) as error:
         raise unrecognised_pip(f"its configuration cannot be read: {error}") from None
-    config.load()  # a pip.conf pip cannot parse: pip's own ConfigurationError
+    try:
+        config.load()
+    except ConfigurationError as error:
+        raise unparsable(error, environ) from None
     return config
+
+
+def unparsable(error: Exception, environ: Mapping[str, str]) -> UnparsableConfig:
+    """The one line for pip's ``ConfigurationError`` about a file it cannot parse."""
+    cause = getattr(error, "error", None)
+    path = getattr(cause, "source", None) or getattr(error, "fname", None) or "?"
+    where = "environment variable PIP_CONFIG_FILE"
+    if path != environ.get("PIP_CONFIG_FILE"):
+        where = "pip's configuration files"
+    problem = escape(" ".join(str(cause or error).split()))
+    return UnparsableConfig(
+        f"pip-trustshim: config file {str(path)!r} (from {where}) cannot be parsed: {problem}"
+    )
 
 
 def _default(name: str) -> Setting:

@@ -1,8 +1,10 @@
 """``pip-trustshim status``: the shim's settings, where each came from, and its install.
 
-One dictionary (the ``--json`` output, keys documented in the README) and a
+One dictionary (the ``--json`` output, keys documented in docs/cli.md) and a
 text rendering of it. A bad setting is reported, never raised; so is a
 damaged installation (the rest of the package is imported only when needed).
+Also ``warnings(view)``, what pip would not stop on but a user should know,
+which ``enable`` and ``check`` show too.
 """
 
 from __future__ import annotations
@@ -11,7 +13,13 @@ import importlib
 import os
 import site
 import sys
-from typing import Any, Dict, List, Optional
+import urllib.parse
+from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Optional, Tuple
+
+from .errors import escape
+
+if TYPE_CHECKING:
+    from .trust import PipView
 
 PTH = "pip_trustshim.pth"
 BOOT = "_pip_trustshim_boot"
@@ -36,6 +44,7 @@ def collect() -> Dict[str, Any]:
         "extra_ca": [],
         "hosts": [],
         "pip_bundles": [],
+        "warnings": [],
         "versions": versions(),
         "python": sys.executable,
         "hook": hook(),
@@ -59,12 +68,98 @@ def collect() -> Dict[str, Any]:
             for e in t.entries
         ]
         report["pip_bundles"] = [{"path": b.path, "source": b.source} for b in view.bundles]
+        report["warnings"] = warnings(view)
         report["shim"] = "on" if settings.is_on() else "off"
         problem = view.problem()
         report["error"] = str(problem) if problem is not None else None
     except Exception as error:  # a bad switch, a pip.conf pip cannot parse, a damaged install
         report["error"] = _error_line(error)
     return report
+
+
+def warnings(view: PipView) -> List[str]:
+    """What pip would not stop on, but you should know, one sentence each.
+
+    A ``[trustshim]`` key or ``PIP_TRUSTSHIM_*`` variable that is no setting
+    (with the one it may mean), a ``host-client-cert`` host pip reaches
+    through a proxy (``client_cert_cautions``), and each bundle the settings or pip's own
+    options name that holds a CA which has expired or is not valid yet (the
+    CA, or how many and the first; each file read once, however many entries
+    name it). Escaped (``errors.escape``).
+    """
+    from .certs import dated_cas
+
+    found = list(view.settings.unknown) + client_cert_cautions(view)
+    for path, labels in configured_bundles(view):
+        named = labels[0] + (f" and {len(labels) - 1} more" if len(labels) > 1 else "")
+        dated = dated_cas(path)
+        if len(dated) > 1:  # a system bundle may hold several old roots: one line for all
+            dated = [f"{len(dated)} CA certificates are out of date, the first: {dated[0]}"]
+        found += [f"{path} ({named}): {line}" for line in dated]
+    return [escape(warning) for warning in found]
+
+
+def configured_bundles(view: PipView) -> Iterator[Tuple[str, List[str]]]:
+    """Each CA bundle path the settings and pip's options name, with what names it:
+    the store (a path), the extra CAs, the ``host-ca`` entries, pip's own bundles."""
+    from .settings import STORE_WORDS, expand
+
+    settings = view.settings
+    named: List[Tuple[str, str]] = []
+    if settings.store.value not in STORE_WORDS:
+        named.append((expand(settings.store.value), f"trustshim.store, {settings.store.source}"))
+    named += [
+        (p, f"trustshim.extra-ca, {settings.extra_ca.source}") for p in settings.extra_ca_paths()
+    ]
+    named += [
+        (e.path, f"trustshim.host-ca {e.pattern.shown()}, {e.setting.source}")
+        for e in view.trust.host_ca.entries
+    ]
+    named += [
+        (b.path, f"pip's CA bundle, {b.source}") for b in (*settings.inherited, *view.bundles)
+    ]
+    grouped: Dict[str, Tuple[str, List[str]]] = {}
+    for path, label in named:
+        path = expand(path)
+        grouped.setdefault(os.path.abspath(path), (path, []))[1].append(label)
+    yield from grouped.values()
+
+
+def client_cert_cautions(view: PipView) -> List[str]:
+    """A caution for each ``host-client-cert`` entry whose host pip reaches through a
+    proxy (not the proxy's own host): the certificate reaches the server only through
+    a connection the proxy passes on without decrypting it ("splice").
+
+    A wildcard entry ``*.NAME`` is judged by a host below NAME.
+    """
+    from .pipconfig import proxy_for
+
+    cautions = []
+    for entry in view.trust.host_client_cert.entries:
+        pattern = entry.pattern
+        host = f"host.{pattern.name}" if pattern.wildcard else pattern.name
+        proxy = proxy_for(view.config, host, pattern.port or 443)
+        if proxy is None:
+            continue
+        parts = urllib.parse.urlsplit(proxy.value if "://" in proxy.value else f"//{proxy.value}")
+        try:
+            proxy_port = parts.port or (443 if parts.scheme == "https" else 80)
+        except ValueError:
+            proxy_port = 80
+        if pattern.rank((parts.hostname or "").lower(), proxy_port) is not None:
+            continue  # the certificate is for the proxy itself
+        cautions.append(
+            f"host-client-cert {pattern.shown()}: pip reaches it through the proxy "
+            f"{_without_credentials(parts)} ({proxy.source}); the server gets the certificate "
+            "only if the proxy passes that connection through without decrypting it "
+            "(splice); a proxy that decrypts it gets the certificate instead, or nobody does"
+        )
+    return cautions
+
+
+def _without_credentials(parts: urllib.parse.SplitResult) -> str:
+    netloc = parts.netloc.rpartition("@")[2]
+    return f"{parts.scheme}://{netloc}" if parts.scheme else netloc
 
 
 def _all(settings: Any) -> List[Any]:
@@ -158,7 +253,7 @@ def site_dirs() -> List[str]:
 
 
 def render(report: Dict[str, Any]) -> str:
-    """The report as text for a person."""
+    """The report as text for a person, every line escaped (``errors.escape``)."""
     lines = [HEADLINES[report["shim"]]]
     if report["hook"]["problems"]:
         lines[0] += ", but its installation is DAMAGED (see below)"
@@ -179,6 +274,7 @@ def render(report: Dict[str, Any]) -> str:
         lines.append("  pip's own CA bundles: none (no --cert, PIP_CERT, cert =, *_CA_BUNDLE)")
     if report["error"]:
         lines.append(f"  error: {report['error']}")
+    lines += [f"  warning: {warning}" for warning in report["warnings"]]
     versions = report["versions"]
     lines.append(
         "versions: "
@@ -186,7 +282,7 @@ def render(report: Dict[str, Any]) -> str:
     )
     lines.append(f"python: {report['python']}")
     lines += _hook_lines(report["hook"])
-    return "\n".join(lines) + "\n"
+    return "".join(escape(line) + "\n" for line in lines)  # a path cannot forge a line
 
 
 def _hook_lines(found: Dict[str, Any]) -> List[str]:

@@ -2,10 +2,12 @@
 
 The store (``system``, ``certifi`` or a bundle path), and any PEM file or
 OpenSSL hashed directory added to it. Every context is
-``PROTOCOL_TLS_CLIENT``: certificate and hostname checks on. Anything that
-cannot be loaded is an error naming where it came from, in plain words (a
-FIFO, a truncated PEM block, a malformed certificate and where it is); there
-is no fallback to another store.
+``PROTOCOL_TLS_CLIENT`` with certificate and hostname checks on, and is
+exactly as strict as a ``Template`` (read from the context pip itself would
+use): the same verify flags, protocol versions, options and ciphers; only the
+trust anchors differ. Anything that cannot be loaded is an error naming where
+it came from, in plain words (a FIFO, a truncated PEM block, a malformed
+certificate and where it is); there is no fallback to another store.
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ import ssl
 import stat
 import subprocess
 import sys
-from typing import Any, Callable, List, Optional, Protocol, Tuple
+from dataclasses import dataclass
+from typing import Any, Callable, List, Optional, Protocol, Tuple, TypeVar
 
 from .errors import ShimError
 from .settings import Setting, expand
@@ -40,11 +43,85 @@ MACOS_KEYCHAINS = (
 )
 
 
-def store_context(store: Setting) -> ssl.SSLContext:
-    """A verifying client context holding only the store ``store`` names."""
+_C = TypeVar("_C")
+
+
+@dataclass(frozen=True)
+class Template:
+    """How strict a verifying context is: everything but its trust anchors.
+
+    ``of`` reads it from a context (pip's own, or the one pip's vendored
+    urllib3 would build); ``new`` and ``apply`` give it to the shim's
+    contexts, whose certificate and hostname checks are always on. Equal
+    templates make equal contexts, so a template is part of a context's key.
+    """
+
+    #: where it was read, in words
+    mode: str
+    verify_flags: int
+    hostname_checks_common_name: bool
+    minimum_version: int
+    maximum_version: int
+    options: int
+    #: the enabled TLS 1.2 and older cipher suites, with OpenSSL's security level
+    ciphers: str
+    post_handshake_auth: Optional[bool]
+
+    @classmethod
+    def of(cls, context: Any, mode: str) -> Template:
+        """The strictness of ``context`` (an ``ssl.SSLContext`` or a truststore one)."""
+        names = [cipher["name"] for cipher in context.get_ciphers()]
+        level = getattr(context, "security_level", None)  # Python 3.10+
+        ciphers = ":".join(([f"@SECLEVEL={level}"] if level is not None else []) + names)
+        return cls(
+            mode,
+            int(context.verify_flags),
+            bool(context.hostname_checks_common_name),
+            int(context.minimum_version),
+            int(context.maximum_version),
+            int(context.options),
+            ciphers,
+            getattr(context, "post_handshake_auth", None),
+        )
+
+    def new(self) -> ssl.SSLContext:
+        """A fresh client context of this strictness, with no trust anchor yet."""
+        return self.apply(ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT))
+
+    def apply(self, context: _C) -> _C:
+        """Make ``context`` (a fresh client context) this strict; verification on."""
+        ctx: Any = context
+        ctx.set_ciphers(self.ciphers)
+        ctx.options = ssl.Options(self.options)
+        ctx.minimum_version = ssl.TLSVersion(self.minimum_version)
+        ctx.maximum_version = ssl.TLSVersion(self.maximum_version)
+        ctx.verify_flags = ssl.VerifyFlags(self.verify_flags)
+        ctx.hostname_checks_common_name = self.hostname_checks_common_name
+        if self.post_handshake_auth is not None:
+            ctx.post_handshake_auth = self.post_handshake_auth
+        ctx.verify_mode = ssl.CERT_REQUIRED
+        ctx.check_hostname = True
+        return context
+
+
+_plain: List[Template] = []
+
+
+def plain() -> Template:
+    """The strictness of a bare ``SSLContext(PROTOCOL_TLS_CLIENT)``: pip's truststore
+    context has it, and so verifies like pip's default mode on every release."""
+    if not _plain:
+        _plain.append(Template.of(ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT), "plain"))
+    return _plain[0]
+
+
+def store_context(store: Setting, template: Optional[Template] = None) -> ssl.SSLContext:
+    """A verifying client context, as strict as ``template`` (default: ``plain()``),
+    holding only the store ``store`` names."""
+    template = template or plain()
     if store.value == "system":
-        return system_context(store)
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        return system_context(store, template=template)
+    context = template.new()
     if store.value == "certifi":
         load_bundle(context, certifi_bundle(store), store, store.value)
     else:
@@ -86,9 +163,14 @@ def truststore_module(store: Setting) -> Any:
 
 
 def system_context(
-    store: Setting, platform: str = sys.platform, version: Tuple[int, int] = PYTHON
+    store: Setting,
+    platform: str = sys.platform,
+    version: Tuple[int, int] = PYTHON,
+    template: Optional[Template] = None,
 ) -> ssl.SSLContext:
-    """The operating system's store, the way pip >= 24.2 reaches it."""
+    """The operating system's store, the way pip >= 24.2 reaches it, as strict as
+    ``template`` (default: ``plain()``)."""
+    template = template or plain()
     if platform.startswith("linux") or "bsd" in platform:
         if not linux_store_exists():
             raise store.error(
@@ -96,9 +178,10 @@ def system_context(
                 "bundle files hold no certificates; set SSL_CERT_FILE or use a bundle path)"
             )
     if version >= (3, 10):
-        context: ssl.SSLContext = truststore_module(store).SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        made = truststore_module(store).SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        context: ssl.SSLContext = template.apply(made)
         return context
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context = template.new()
     if platform == "win32":
         der = windows_store_der(store, getattr(ssl, "enum_certificates", None))
         context.load_verify_locations(cadata=der)
@@ -179,6 +262,31 @@ def hashed_names(directory: str) -> List[str]:
         return []
 
 
+def hashed_files(directory: str) -> Tuple[List[str], List[Tuple[str, str]]]:
+    """The hashed files of a directory that OpenSSL can read, and those it skips.
+
+    OpenSSL looks a certificate up by its hashed name when a handshake needs
+    it, and passes over a name it cannot open: a dangling symlink (a CA file
+    deleted without ``update-ca-certificates``) or a file it may not read.
+    So do pip, ``check``, ``status`` and ``export``. Returns the readable
+    paths, and (path, why) for each skipped one; a FIFO, socket or device
+    is left to the caller (it is refused, never read).
+    """
+    readable: List[str] = []
+    skipped: List[Tuple[str, str]] = []
+    for name in hashed_names(directory):
+        path = os.path.join(directory, name)
+        kind = file_kind(path)
+        if kind == "missing":
+            why = "a dangling symbolic link" if os.path.islink(path) else "gone"
+            skipped.append((path, why))
+        elif kind == "file" and not os.access(path, os.R_OK):
+            skipped.append((path, "cannot be read (permission denied)"))
+        elif kind != "directory":
+            readable.append(path)
+    return readable, skipped
+
+
 class Named(Protocol):
     """Whatever names a bundle in an error: a setting, or a bundle pip was given."""
 
@@ -235,9 +343,9 @@ def _load_directory(context: ssl.SSLContext, path: str, named: Named) -> None:
             f"directory {path!r} holds no OpenSSL-hashed certificates "
             "(run 'openssl rehash' on it, or name a PEM file)"
         )
-    for name in hashed:
-        if file_kind(os.path.join(path, name)) == "special":
-            raise named.error(f"{os.path.join(path, name)!r} is not a regular file")
+    for found in hashed_files(path)[0]:
+        if file_kind(found) == "special":
+            raise named.error(f"{found!r} is not a regular file")
     context.load_verify_locations(capath=path)
 
 

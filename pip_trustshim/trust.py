@@ -12,10 +12,13 @@ host, port)`` is the resolver, from a connection to an ``ssl.SSLContext``:
 * the context presents the ``host-client-cert`` entry matching the host, else
   pip's own client certificate.
 
-Each distinct set is built once, lazily (a host never contacted costs
-nothing), and cached for the life of the process; a context handed out is
-never changed again, so one session's bundles can never widen what another
-session trusts.
+Every context is as strict as the ``Template`` it is asked for with: the
+one read from the context pip itself would use in its current mode (see
+``patch``). Each distinct set (template, bundles, client certificate) is built
+once, lazily (a host never contacted costs nothing), and cached for the life
+of the process; a context handed out is never changed again, so one session's
+bundles can never widen what another session trusts, and a session of one
+mode never gets a context made for another.
 """
 
 from __future__ import annotations
@@ -31,7 +34,15 @@ from . import settings as settings_module
 from .errors import ShimError, bad_value
 from .pipconfig import pip_bundles
 from .settings import Bundle, Settings
-from .stores import Named, file_kind, has_hashed_certs, load_bundle, store_context
+from .stores import (
+    Named,
+    Template,
+    file_kind,
+    has_hashed_certs,
+    load_bundle,
+    plain,
+    store_context,
+)
 
 #: pip's client certificate: a PEM file holding the key, or (certificate, key)
 ClientCert = Union[str, Tuple[str, str], None]
@@ -97,8 +108,11 @@ class Trust:
         client_cert: ClientCert = None,
         host: Optional[str] = None,
         port: Optional[int] = None,
+        template: Optional[Template] = None,
     ) -> ssl.SSLContext:
-        """The context for a connection to ``host:port`` (None: a host with no entry)."""
+        """The context for a connection to ``host:port`` (None: a host with no entry),
+        as strict as ``template`` (default: ``stores.plain()``)."""
+        template = template or plain()
         if self._malformed is not None:
             raise self._malformed
         choice = self.choose(host, port)
@@ -112,9 +126,9 @@ class Trust:
         if choice.client is not None:
             client = ("host-client-cert", _key(choice.client.path))
         with self._lock:
-            key = (cas, client)
+            key = (template, cas, client)
             if key not in self._contexts:
-                self._contexts[key] = self._build(choice, given, client_cert)
+                self._contexts[key] = self._build(choice, given, client_cert, template)
             return self._contexts[key]
 
     def describe(self, bundles: Iterable[Bundle] = ()) -> List[str]:
@@ -137,15 +151,19 @@ class Trust:
         return lines
 
     def _build(
-        self, choice: Choice, given: Tuple[Bundle, ...], client_cert: ClientCert
+        self,
+        choice: Choice,
+        given: Tuple[Bundle, ...],
+        client_cert: ClientCert,
+        template: Template,
     ) -> ssl.SSLContext:
         settings = self.settings
         if choice.cas:
-            context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+            context = template.new()
             for entry in choice.cas:
                 load_bundle(context, entry.path, entry, entry.path)
         else:
-            context = store_context(settings.store)
+            context = store_context(settings.store, template)
             for path in settings.extra_ca_paths():
                 load_bundle(context, path, settings.extra_ca, settings.extra_ca.value)
             for bundle in given:
@@ -207,8 +225,19 @@ def _check_path(entry: hosts.Entry, directory_ok: bool) -> None:
 
 
 def load_client_cert(context: ssl.SSLContext, client_cert: ClientCert, named: Named) -> None:
-    """Present ``client_cert`` (a PEM with its key, or certificate and key files)."""
+    """Present ``client_cert`` (a PEM with its key, or certificate and key files).
+
+    A FIFO, socket or device is refused before anything reads it: OpenSSL would
+    wait on it forever.
+    """
     certfile, keyfile = client_cert if isinstance(client_cert, tuple) else (client_cert, None)
+    for path in (certfile, keyfile):
+        if path is not None and file_kind(str(path)) == "special":
+            where = f"{str(path)!r}: " if path == keyfile else ""
+            raise named.error(
+                f"{where}not a regular file (a FIFO, socket or device); name the PEM file "
+                "with the certificate and its key"
+            )
     try:
         context.load_cert_chain(str(certfile), keyfile)
     except (OSError, ssl.SSLError, ValueError) as error:

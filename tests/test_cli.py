@@ -107,11 +107,12 @@ def test_status_json_defaults_and_install(venv: Venv, home: Path) -> None:
         "extra_ca",
         "hosts",
         "pip_bundles",
+        "warnings",
         "versions",
         "python",
         "hook",
     }
-    assert report["shim"] == "off" and report["error"] is None
+    assert report["shim"] == "off" and report["error"] is None and report["warnings"] == []
     assert report["settings"] == {
         "enabled": {"value": "off", "source": "default"},
         "store": {"value": "system", "source": "default"},
@@ -121,6 +122,7 @@ def test_status_json_defaults_and_install(venv: Venv, home: Path) -> None:
     }
     assert report["hosts"] == []
     assert report["extra_ca"] == [] and report["pip_bundles"] == []
+    assert report["warnings"] == []
     versions = report["versions"]
     assert versions["pip"] == venv.pip_version
     assert versions["python"].startswith(venv.python_version + ".")

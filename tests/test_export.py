@@ -176,3 +176,61 @@ def test_pip_v_shows_the_trust_once_and_the_default_verbosity_nothing(
     ]
     for line in expected:
         assert line in out, out
+
+
+def subject_hash(pem: Path) -> str:
+    """OpenSSL's hashed name for a CA file (``1a2b3c4d``)."""
+    command = ["openssl", "x509", "-hash", "-noout", "-in", str(pem)]
+    return subprocess.run(command, capture_output=True, text=True, check=True).stdout.strip()
+
+
+def test_a_dangling_symlink_in_a_hashed_directory_is_skipped_and_named_under_v(
+    venv: Venv, home: Path, pki: Pki, proxy_signed: TlsIndex
+) -> None:
+    """A CA file deleted without update-ca-certificates leaves a dangling hashed link:
+    OpenSSL (so pip) passes over it, and so does export, in the system store's
+    directory and in a hashed directory named as the store."""
+    hashed = home / "certs"
+    hashed.mkdir()
+    (hashed / f"{subject_hash(pki.proxy_ca_pem)}.0").write_bytes(pki.proxy_ca_pem.read_bytes())
+    dangling = hashed / "0badc0de.0"
+    dangling.symlink_to(home / "deleted-ca.pem")
+    system = shim("system", SSL_CERT_FILE=str(pki.ca_pem), SSL_CERT_DIR=str(hashed))
+    for env, expected in ((system, [pki.ca, pki.proxy_ca]), (shim(str(hashed)), [pki.proxy_ca])):
+        assert_downloaded(download(venv, home, proxy_signed.url, env=env), home)
+        proc = export(venv, home, env)
+        assert proc.returncode == 0, proc.stderr
+        assert proc.stderr == "", proc.stderr
+        assert PEM.findall(proc.stdout) == [ca.cert_pem.bytes().decode() for ca in expected]
+        loud = export(venv, home, env, "-v")
+        assert loud.returncode == 0 and loud.stdout.count("BEGIN CERTIFICATE") == len(expected)
+        skipped = f"  skipped {dangling}: a dangling symbolic link (OpenSSL skips it too)"
+        assert skipped in loud.stderr.splitlines(), loud.stderr
+
+
+def test_export_o_writes_through_a_symlink_as_enable_does(venv: Venv, home: Path, pki: Pki) -> None:
+    real = home / "shared" / "trust.pem"
+    real.parent.mkdir()
+    real.write_text("old\n")
+    link = home / "trust.pem"
+    link.symlink_to(real)
+    proc = export(venv, home, shim(str(pki.ca_pem)), "-o", str(link))
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.splitlines() == [
+        f"{link} is a symbolic link: wrote its target, {real}",
+        f"wrote 1 certificate to {real}",
+    ]
+    assert link.is_symlink() and link.resolve() == real
+    assert PEM.findall(real.read_text()) == [pki.ca.cert_pem.bytes().decode()]
+
+
+def test_export_leaves_out_every_host_ca_bundle(venv: Venv, home: Path, pki: Pki) -> None:
+    """A host-ca bundle is trusted for its host only: never part of the general rule."""
+    env = shim(
+        str(pki.ca_pem),
+        PIP_TRUSTSHIM_HOST_CA=f"pypi.corp.test {pki.other_ca_pem}; *.build.test={pki.proxy_ca_pem}",
+    )
+    proc = export(venv, home, env)
+    assert proc.returncode == 0, proc.stderr
+    assert PEM.findall(proc.stdout) == [pki.ca.cert_pem.bytes().decode()]
+    assert str(pki.other_ca_pem) not in proc.stdout and str(pki.proxy_ca_pem) not in proc.stdout

@@ -23,7 +23,7 @@ from typing import Optional
 import pytest
 
 from lib.dists import BACKEND, make_sdist, make_wheel
-from lib.interpreters import find_python, require_python
+from lib.interpreters import find_python, require_python, running_version, stand_in
 from lib.pki import Pki
 from lib.servers import ConnectProxy, TlsIndex
 from lib.venvs import Venv, build_project_wheel, fresh_venv, make_venv, scrubbed_env
@@ -229,6 +229,21 @@ def test_find_python_checks_the_interpreter(monkeypatch: pytest.MonkeyPatch) -> 
         require_python("2.1")
     monkeypatch.setenv(f"TRUSTSHIM_PYTHON_{here.replace('.', '_')}", sys.executable)
     assert find_python(here) == Path(sys.executable)
+
+
+def test_a_missing_default_cpython_is_replaced_by_the_running_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    here = running_version()
+    monkeypatch.setenv("TRUSTSHIM_PYTHON_3_13", "/nonexistent/python3.13")
+    monkeypatch.setenv(f"TRUSTSHIM_PYTHON_{here.replace('.', '_')}", sys.executable)
+    pairs, notes = stand_in([(here, "23.2.1"), ("3.13", "26.3")])
+    if here == "3.13":  # the running one is 3.13 itself: found through its variable
+        assert (pairs, notes) == ([(here, "23.2.1"), ("3.13", "26.3")], [])
+        return
+    assert pairs == [(here, "23.2.1"), (here, "26.3")]
+    assert len(notes) == 1 and notes[0].startswith("CPython 3.13 not found: pip 26.3's")
+    assert sys.executable in notes[0]
 
 
 def test_scrubbed_env_is_built_from_scratch(tmp_path: Path) -> None:

@@ -29,7 +29,7 @@ from lib.running import (
     shim,
     write_config,
 )
-from lib.servers import TlsIndex
+from lib.servers import HttpIndex, TlsIndex
 from lib.venvs import Venv, make_venv, scrubbed_env
 
 # ------------------------------------------------------------- bad inputs
@@ -161,6 +161,27 @@ def test_bad_input_stops_pip(venv: Venv, home: Path, index: TlsIndex, pki: Pki, 
     assert all(word in line for word in words), line
 
 
+#: a bad setting of each kind: a path, a word, the switch, a FIFO, pip's own bundle
+PLAIN_HTTP_CASES = [missing_path, unknown_word, bad_switch, fifo_store, fifo_pip_cert]
+
+
+@pytest.mark.parametrize("case", PLAIN_HTTP_CASES, ids=[c.__name__ for c in PLAIN_HTTP_CASES])
+def test_a_bad_setting_stops_plain_http_too(
+    venv: Venv, home: Path, pki: Pki, dists: Path, case: Case
+) -> None:
+    """A bad setting stops every request, not only HTTPS: an ``http://`` index that
+    pip would use (``--trusted-host``) gets the same line and sees no request."""
+    env, conf, words = case(home, pki)
+    args = ["--trusted-host", "127.0.0.1"]
+    with HttpIndex(dists) as plain:
+        proc = download(venv, home, plain.ip_url, env=env, config_file=conf, args=args)
+        assert_shim_error(proc, plain, *words)
+        assert plain.requests == []
+        # The index does serve pip: with the shim off, pip downloads from it.
+        assert_downloaded(download(venv, home, plain.ip_url, args=args), home)
+        assert plain.requests
+
+
 def test_unreadable_file_stops_pip(venv: Venv, home: Path, index: TlsIndex, pki: Pki) -> None:
     secret = home / "unreadable.pem"
     secret.write_bytes(pki.ca_pem.read_bytes())
@@ -189,6 +210,45 @@ def test_corrupt_pip_conf(venv: Venv, home: Path, index: TlsIndex, pki: Pki) -> 
     assert proc.stderr.startswith("Configuration file could not be loaded."), proc.stderr
     assert str(conf) in proc.stderr and "Traceback" not in proc.stderr
     assert index.connections == 0
+
+
+LIBRARY = """
+import sys
+from pip._internal.network.session import PipSession
+session = PipSession()
+print("built")
+try:
+    print(session.get(sys.argv[1] + "tinypkg/", verify=sys.argv[2], timeout=20).status_code)
+except Exception as error:
+    print(type(error).__name__, error)
+"""
+
+
+def test_a_pip_conf_pip_cannot_parse_in_library_use(
+    venv: Venv, home: Path, index: TlsIndex, pki: Pki
+) -> None:
+    """A program builds pip's session itself (no command line, no main parser).
+
+    With ``PIP_TRUSTSHIM`` unset, nothing changes: the session is built and
+    works, as in a venv without the shim. Switched on, it refuses the network
+    with the shim's one line naming the file.
+    """
+    conf = home / "pip.conf"
+    conf.write_text("[trustshim\nenabled = yes\n")
+    args = ["-c", LIBRARY, index.url, str(pki.ca_pem)]
+    plain = make_venv(venv.python_version, venv.pip_version, None)
+    for which in (plain, venv):
+        proc = which.run(args, home, config_file=str(conf))
+        assert (proc.returncode, proc.stdout, proc.stderr) == (0, "built\n200\n", ""), which
+    with TlsIndex(pki, index.dists) as fresh:
+        args = ["-c", LIBRARY, fresh.url, str(pki.ca_pem)]
+        proc = venv.run(args, home, env={"PIP_TRUSTSHIM": "1"}, config_file=str(conf))
+        assert proc.returncode == 0, proc.stderr
+        built, refused = proc.stdout.splitlines()
+        assert built == "built", proc.stdout
+        where = f"config file {str(conf)!r} (from environment variable PIP_CONFIG_FILE)"
+        assert refused.startswith(f"CommandError pip-trustshim: {where} cannot be parsed"), refused
+        assert fresh.connections == 0
 
 
 # -------------------------------------------------------- fault injection
@@ -237,7 +297,15 @@ def break_package(site_packages: Path) -> None:
     init.write_text(init.read_text() + "\nraise RuntimeError('half-written file')\n")
 
 
-DAMAGES = [remove_package, remove_hook_module, remove_trust_module, break_package]
+def break_after(site_packages: Path) -> None:
+    """The package imports, but ``hook.after`` itself raises (the boot module's second
+    fail-closed path, where every other damage breaks the import)."""
+    hook = site_packages / "pip_trustshim" / "hook.py"
+    broken = "\n\ndef after(module):\n    raise RuntimeError('after() is broken')\n"
+    hook.write_text(hook.read_text() + broken)
+
+
+DAMAGES = [remove_package, remove_hook_module, remove_trust_module, break_package, break_after]
 
 
 @pytest.mark.parametrize("damage", DAMAGES, ids=[damage.__name__ for damage in DAMAGES])
@@ -262,6 +330,8 @@ def test_partial_installation_fails_closed(
         with TlsIndex(pki, index.dists) as fresh:
             proc = download(venv, home, fresh.url, env=env, config_file=config)
             assert_shim_error(proc, fresh, "installation is damaged", "PIP_TRUSTSHIM=0")
+            if damage is break_after:
+                assert "(RuntimeError: after() is broken)" in proc.stderr, proc.stderr
         listed = venv.pip(["list"], home, env=env, config_file=config)
         assert listed.returncode == 0 and "pip-trustshim" in listed.stdout, listed.stderr
     if damage in (remove_hook_module, remove_trust_module):  # the command line says what
@@ -345,7 +415,7 @@ import sys, threading
 import pip_trustshim.trust as trust
 built = []
 real = trust.store_context
-trust.store_context = lambda store: built.append(1) or real(store)
+trust.store_context = lambda *args: built.append(1) or real(*args)
 from pip._internal.network.session import PipSession
 sessions, codes = [], []
 def work():
@@ -395,6 +465,47 @@ def test_a_sessions_own_bundle_counts_for_that_session_only(
     proc = venv.run(args, home, env=shim(str(pki.ca_pem)))
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.splitlines() == ["refused 200 200 refused", "refused 200 200"]
+
+
+KEEP_ALIVE = """
+import sys, threading
+from pip._internal.network.session import PipSession
+
+def get(session, url, **kwargs):
+    try:
+        return str(session.get(url + "tinypkg/", timeout=20, **kwargs).status_code)
+    except Exception as error:  # requests' SSLError, or pip 26's own wrapper of it
+        text = repr(error) + repr(error.__context__)
+        return "refused" if "CERTIFICATE_VERIFY_FAILED" in text else text
+
+url, ca = sys.argv[1:3]
+session = PipSession()
+print(*[get(session, url, **kwargs) for kwargs in ({"verify": ca}, {}, {"verify": ca}, {})])
+# Two threads on one session (one pool), one request with the bundle, one without, in turn.
+found = {"with": set(), "without": set()}
+def work(name, kwargs):
+    for _ in range(10):
+        found[name].add(get(session, url, **kwargs))
+threads = [threading.Thread(target=work, args=("with", {"verify": ca})),
+           threading.Thread(target=work, args=("without", {}))]
+for thread in threads: thread.start()
+for thread in threads: thread.join()
+print(sorted(found["with"]), sorted(found["without"]))
+"""
+
+
+def test_a_kept_alive_connection_serves_only_its_own_context(
+    venv: Venv, home: Path, other_index: TlsIndex, pki: Pki
+) -> None:
+    """pip as a library: a connection verified under one request's ``verify=`` bundle
+    never serves a request without it (requests before 2.32 keep one pool per host)."""
+    args = ["-c", KEEP_ALIVE, other_index.url, str(pki.other_ca_pem)]
+    proc = venv.run(args, home, env=shim(str(pki.ca_pem)))
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines() == [
+        "200 refused 200 refused",
+        "['200'] ['refused']",
+    ], proc.stdout
 
 
 def test_parallel_pips(venv: Venv, home: Path, index: TlsIndex, pki: Pki) -> None:
@@ -507,3 +618,25 @@ def test_check_warns_about_writable_trust_files(
     conf.chmod(0o600)
     proc = venv.run(command, home, config_file=str(conf))
     assert proc.returncode == 0 and "warning:" not in proc.stdout, proc.stdout
+
+
+# ------------------------------------------------ a client certificate FIFO
+
+
+def test_a_client_certificate_that_is_a_fifo_stops_pip(
+    venv: Venv, home: Path, index: TlsIndex, pki: Pki
+) -> None:
+    """pip's own ``--client-cert`` and a ``host-client-cert`` entry naming a FIFO are
+    refused before anything reads them: one line, no connection, and no hang (pip
+    is killed, and the test fails, if it still runs after the timeout)."""
+    path = fifo(home, "client.pem")
+    words = ["pip's client certificate", repr(str(path)), "PIP_CLIENT_CERT", "not a regular file"]
+    for args, env in (
+        (["--client-cert", str(path)], shim(str(pki.ca_pem))),
+        ([], shim(str(pki.ca_pem), PIP_CLIENT_CERT=str(path))),
+    ):
+        proc = download(venv, home, index.url, env=env, args=args, timeout=60)
+        assert_shim_error(proc, index, *words)
+    entry = shim(str(pki.ca_pem), PIP_TRUSTSHIM_HOST_CLIENT_CERT=f"localhost {path}")
+    proc = download(venv, home, index.url, env=entry, timeout=60)
+    assert_shim_error(proc, index, "trustshim.host-client-cert", "not a regular file")

@@ -283,6 +283,53 @@ def cli(
     return venv.run(["-m", "pip_trustshim", *args], home, env=env)
 
 
+def cautions(report: Dict[str, object]) -> List[str]:
+    """The warnings of a ``status --json`` report about client certificates."""
+    found = report["warnings"]
+    assert isinstance(found, list)
+    return [str(line) for line in found if str(line).startswith("host-client-cert ")]
+
+
+def test_status_cautions_about_a_client_certificate_behind_a_proxy(
+    venv: Venv, home: Path, pki: Pki
+) -> None:
+    """A client certificate reaches its server through a proxy only if the proxy splices
+    the connection: said for each entry whose host pip reaches through one, not for a
+    host no_proxy names, nor for the proxy's own host."""
+    client = pki.client_cert_pem()
+    table = entries(
+        "pypi.corp.test",
+        client,
+        "*.build.test",
+        client,
+        "nearby.test",
+        client,
+        "proxy.corp.test:3128",
+        client,
+    )
+    proxy = "https://user:secret@proxy.corp.test:3128"
+    env = on(pki.ca_pem, client=table, HTTPS_PROXY=proxy, NO_PROXY="nearby.test")
+    report = json.loads(cli(venv, ["status", "--json"], home, env).stdout)
+    caution = (
+        "pip reaches it through the proxy https://proxy.corp.test:3128 (environment variable "
+        "HTTPS_PROXY); the server gets the certificate only if the proxy passes that "
+        "connection through without decrypting it (splice); a proxy that decrypts it gets "
+        "the certificate instead, or nobody does"
+    )
+    assert cautions(report) == [
+        f"host-client-cert pypi.corp.test: {caution}",
+        f"host-client-cert *.build.test: {caution}",
+    ]
+    text = cli(venv, ["status"], home, env).stdout
+    assert f"  warning: host-client-cert pypi.corp.test: {caution}" in text.splitlines()
+    assert "secret" not in text
+    quiet = on(pki.ca_pem, client=table)  # no proxy
+    assert cautions(json.loads(cli(venv, ["status", "--json"], home, quiet).stdout)) == []
+    by_pip = on(pki.ca_pem, client=entries("pypi.corp.test", client), PIP_PROXY="squid.test:3128")
+    (line,) = cautions(json.loads(cli(venv, ["status", "--json"], home, by_pip).stdout))
+    assert "the proxy squid.test:3128 (environment variable PIP_PROXY)" in line, line
+
+
 def test_status_lists_the_table(venv: Venv, home: Path, pki: Pki) -> None:
     listed = entries("pypi.corp.test", pki.ca_pem, "*.build.corp.test:8443", pki.other_ca_pem)
     env = on(pki.ca_pem, listed, client=entries("pypi.corp.test", pki.client_cert_pem()))

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from lib.pki import Pki
 from pip_trustshim import settings as settings_module
-from pip_trustshim.errors import ShimError
+from pip_trustshim.errors import ShimError, escape
 from pip_trustshim.settings import ON_WORDS, Setting, Settings
 from pip_trustshim.trust import Trust
 
@@ -38,7 +38,7 @@ def check_outcome(value: Settings) -> None:
     except ShimError as error:
         message = str(error)
         assert message.startswith("pip-trustshim: ")
-        assert "\n" not in message
+        assert message.isprintable(), message  # no newline, no control: safe on a terminal
         return
     assert isinstance(on, bool)
     assert context.verify_mode == ssl.CERT_REQUIRED
@@ -123,3 +123,20 @@ def test_hand_down_round_trips_to_the_child_only(found: list, pid: int) -> None:
     assert [bundle.path for bundle in back] == [bundle.path for bundle in given]
     assert all(s.endswith(", via the parent pip") for bundle in back for s in bundle.sources)
     assert settings_module.from_parent(text, parent=pid + 1) == ()
+
+
+@given(st.text())
+def test_escape_leaves_nothing_a_terminal_acts_on(text: str) -> None:
+    shown = escape(text)
+    assert shown.isprintable()
+    if text.isprintable():  # letters of any script, spaces, punctuation: as they are
+        assert shown == text
+    for char in text:
+        assert char in shown if char.isprintable() else char not in shown
+
+
+def test_escape_names_what_it_escapes() -> None:
+    text = "a\x1b[2J\r\n\t\x7f\x85\u2028\u2029\u202e\u2066\u200f\ufeff é ß 中"
+    assert escape(text) == (
+        "a\\x1b[2J\\r\\n\\t\\x7f\\x85\\u2028\\u2029\\u202e\\u2066\\u200f\\ufeff é ß 中"
+    )

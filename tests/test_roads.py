@@ -190,6 +190,70 @@ def test_a_hand_down_only_adds_and_only_from_the_parent(
     assert_downloaded(proc, home)
 
 
+def by_hand(pid: int, *bundles: Path, **more: object) -> str:
+    """A hand-down value as a shell could export it (``more``: keys pip never writes)."""
+    return json.dumps({"pid": pid, "bundles": [[str(b), ["by hand"]] for b in bundles], **more})
+
+
+def test_a_hand_down_set_by_hand_does_no_more_than_pip_cert(
+    venv: Venv, home: Path, index: TlsIndex, other_index: TlsIndex, pki: Pki, dists: Path
+) -> None:
+    """docs/security.md, threat model: a shell that exports ``_PIP_TRUSTSHIM_INHERITED``
+    with its own ``$$`` (here: this process, the parent of every pip below) can add a
+    CA bundle, as ``PIP_CERT`` can, and nothing more."""
+    parent = os.getpid()
+    added = {"_PIP_TRUSTSHIM_INHERITED": by_hand(parent, pki.other_ca_pem)}
+    cert = {"PIP_CERT": str(pki.other_ca_pem)}
+    # What it can do: add a bundle for a host no host-ca entry decides, like PIP_CERT.
+    for extra in (added, cert):
+        proc = download(venv, home, other_index.url, env=shim(str(pki.ca_pem), **extra))
+        assert_downloaded(proc, home)
+    # It cannot switch the shim on: unset or off, pip keeps its own trust (--cert).
+    wants_on = by_hand(parent, pki.other_ca_pem, enabled="yes", store=str(pki.other_ca_pem))
+    for switch in ({}, {"PIP_TRUSTSHIM": "0"}):
+        env = {**switch, "_PIP_TRUSTSHIM_INHERITED": wants_on}
+        args = ["-v", "--cert", str(pki.ca_pem)]
+        proc = download(venv, home, other_index.url, env=env, args=args)
+        assert_refused(proc, home, UNKNOWN_ISSUER)
+        assert "pip-trustshim" not in proc.stdout + proc.stderr
+    # ...nor off, nor change the store: the store (the corp CA) still decides.
+    wants_off = by_hand(parent, enabled="no", store="certifi", PIP_TRUSTSHIM="0")
+    env = shim(str(pki.ca_pem), _PIP_TRUSTSHIM_INHERITED=wants_off)
+    proc = download(venv, home, index.url, env=env, args=["-v"])
+    assert_downloaded(proc, home)
+    assert "pip-trustshim is on" in proc.stdout + proc.stderr
+    assert_refused(download(venv, home, other_index.url, env=env), home, UNKNOWN_ISSUER)
+    # It cannot add trust to a host that a host-ca entry decides (PIP_CERT cannot either);
+    # the same server by its address, which no entry names, is the general rule's.
+    listed = {"PIP_TRUSTSHIM_HOST_CA": f"localhost:{other_index.port} {pki.ca_pem}"}
+    for extra in (added, cert):
+        env = shim(str(pki.ca_pem), **listed, **extra)
+        assert_refused(download(venv, home, other_index.url, env=env), home, UNKNOWN_ISSUER)
+        assert_downloaded(download(venv, home, other_index.ip_url, env=env), home)
+    # It cannot name a client certificate: the file is at most a CA bundle, and the
+    # keys pip never writes are ignored.
+    client = pki.client_cert_pem()
+    value = by_hand(parent, pki.ca_pem, client, cert=str(client), client_cert=str(client))
+    with TlsIndex(pki, dists, require_client_cert=True) as guarded:
+        env = shim(str(pki.ca_pem), _PIP_TRUSTSHIM_INHERITED=value)
+        proc = download(venv, home, guarded.url, env=env)
+        assert proc.returncode != 0, proc.stdout + proc.stderr
+        assert guarded.client_names == [] and guarded.requests == []
+        proc = download(venv, home, guarded.url, env=env, args=["--client-cert", str(client)])
+        assert_downloaded(proc, home)  # the server does take one, when pip's own is given
+    # Under pip --isolated, which ignores PIP_CERT, it is ignored too: it neither adds
+    # a bundle nor, malformed, stops pip (the shim is on through the config file here).
+    conf = str(write_config(home / "pip.conf", enabled="yes", store=str(pki.ca_pem)))
+    for extra in (added, cert):
+        proc = download(
+            venv, home, other_index.url, env=extra, args=["--isolated"], config_file=conf
+        )
+        assert_refused(proc, home, UNKNOWN_ISSUER)
+    malformed = {"_PIP_TRUSTSHIM_INHERITED": "{not json"}
+    proc = download(venv, home, index.url, env=malformed, args=["--isolated"], config_file=conf)
+    assert_downloaded(proc, home)
+
+
 @pytest.mark.parametrize("feature", ["venv-isolation", "inprocess-build-deps"])
 @pytest.mark.parametrize("switch", ["environment", "pip.conf"])
 def test_build_isolation_features(
@@ -274,6 +338,56 @@ def test_an_https_proxy_is_verified_with_the_chosen_trust(
     # A bundle given to pip itself counts for the proxy too, as for every host.
     assert through_proxy(shim(str(pki.ca_pem)), ["--cert", str(pki.proxy_ca_pem)])
     assert through_proxy(shim(str(pki.ca_pem), PIP_TRUSTSHIM_EXTRA_CA=str(pki.proxy_ca_pem)))
+
+
+def test_an_https_proxy_gets_only_its_own_client_certificate(
+    venv: Venv, home: Path, pki: Pki, dists: Path
+) -> None:
+    """pip's ``--client-cert`` goes to the servers, never to an ``https://`` proxy; a
+    ``host-client-cert`` entry for the proxy's host goes to the proxy, and only there."""
+    pips = ["--client-cert", str(pki.client_cert_pem("pip's own client"))]
+    mine = f"localhost:0 {pki.client_cert_pem('the proxy client')}"
+    with ConnectProxy(tls=pki.proxy_context(), ask_client_cert=pki.ca) as proxy, TlsIndex(
+        pki, dists, ask_client_cert=True
+    ) as index:
+        env = shim(str(bundle(home, pki.ca_pem, pki.proxy_ca_pem)), HTTPS_PROXY=proxy.url)
+        assert_downloaded(download(venv, home, index.url, env=env, args=pips), home)
+        assert proxy.tunnels == [f"localhost:{index.port}"]
+        assert proxy.client_names == []
+        assert set(index.client_names) == {"pip's own client"}
+        env["PIP_TRUSTSHIM_HOST_CLIENT_CERT"] = mine.replace(":0", f":{proxy.port}")
+        assert_downloaded(download(venv, home, index.url, env=env, args=pips), home)
+        assert len(proxy.tunnels) == 2
+        assert set(proxy.client_names) == {"the proxy client"}
+        assert set(index.client_names) == {"pip's own client"}
+
+
+@pytest.mark.parametrize("variable", ["REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"])
+def test_ca_bundle_variables_count_only_while_pip_reads_them(
+    venv: Venv, home: Path, other_index: TlsIndex, pki: Pki, variable: str
+) -> None:
+    """requests reads them only while its ``trust_env`` is on, which pip turns off
+    for ``--proxy`` (24.1+) and ``--no-proxy-env`` (26.2+)."""
+    given = {variable: str(pki.other_ca_pem)}
+    with ConnectProxy() as proxy:
+        through = ["--proxy", proxy.url]
+        # Stock pip, as the reference: --proxy makes it ignore the variable from 24.1 on.
+        proc = download(venv, home, other_index.url, env=given, args=through)
+        assert (proc.returncode == 0) is not pip_at_least(venv, "24.1"), proc.stderr
+        env = shim(str(pki.ca_pem), **given)
+        proc = download(venv, home, other_index.url, env=env, args=through)
+        if pip_at_least(venv, "24.1"):
+            assert_refused(proc, home, UNKNOWN_ISSUER)
+        else:
+            assert_downloaded(proc, home)
+        assert len(proxy.tunnels) == 2
+        # Through the environment's proxy, requests reads the variable: it counts.
+        proc = download(venv, home, other_index.url, env={**env, "HTTPS_PROXY": proxy.url})
+        assert_downloaded(proc, home)
+        assert len(proxy.tunnels) == 3
+    if pip_at_least(venv, "26.2"):
+        proc = download(venv, home, other_index.url, env=env, args=["--no-proxy-env"])
+        assert_refused(proc, home, UNKNOWN_ISSUER)
 
 
 # ------------------------------------------------------- other pip commands

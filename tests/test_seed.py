@@ -11,17 +11,25 @@ from __future__ import annotations
 import json
 import subprocess
 from pathlib import Path
-from typing import List
+from typing import Dict, List, Optional
 
-from lib.interpreters import find_python, require_python
+from lib.interpreters import find_python
 from lib.pki import Pki
 from lib.running import UNKNOWN_ISSUER, assert_downloaded, assert_refused, download, shim
 from lib.servers import TlsIndex
-from lib.venvs import Venv, pip_wheel, scrubbed_env
+from lib.venvs import Venv, bare_venv, make_venv, scrubbed_env
+
+SWITCH_ON = "switch it on there: PIP_TRUSTSHIM=1, or "
 
 
-def seed(venv: Venv, home: Path, target: Path) -> subprocess.CompletedProcess[str]:
-    return venv.run(["-m", "pip_trustshim", "seed", str(target)], home)
+def seed(
+    venv: Venv,
+    home: Path,
+    target: Path,
+    env: Optional[Dict[str, str]] = None,
+    cwd: Optional[Path] = None,
+) -> subprocess.CompletedProcess[str]:
+    return venv.run(["-m", "pip_trustshim", "seed", str(target)], home, env=env, cwd=cwd)
 
 
 def distributions(python: Path, home: Path) -> List[List[str]]:
@@ -40,30 +48,14 @@ def distributions(python: Path, home: Path) -> List[List[str]]:
     return [pair for pair in json.loads(done.stdout) if pair[0] != "pip"]
 
 
-def new_venv(version: str, pip_version: str, path: Path, home: Path, with_pip: bool = True) -> Venv:
-    """A fresh venv, offline: ``-m venv --without-pip``, then pip from its cached wheel
-    (Debian's CPython has no ensurepip); nothing else is installed."""
-    python = require_python(version)
-    env = scrubbed_env(python.parent, home)
-    command = [str(python), "-m", "venv", "--without-pip", str(path)]
-    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr
-    made = Venv.at(path, version, pip_version)
-    if with_pip:
-        wheel = pip_wheel(pip_version)
-        install = [str(wheel / "pip"), "install", "--no-index", "--no-deps", str(wheel)]
-        done = made.run(install, home)
-        assert done.returncode == 0, done.stdout + done.stderr
-    return made
-
-
 def test_seed_installs_the_shim_offline_as_ordinary_distributions(
     venv: Venv, home: Path, tmp_path: Path, index: TlsIndex, other_index: TlsIndex, pki: Pki
 ) -> None:
-    target = new_venv(venv.python_version, venv.pip_version, tmp_path / "new venv", home)
+    target = bare_venv(venv.python_version, venv.pip_version, tmp_path / "new venv", home)
     before = sorted(p.name for p in target.site_packages().iterdir())
     proc = seed(venv, home, target.path)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stdout.splitlines()[-1].startswith(SWITCH_ON), proc.stdout
     here = {name: version for name, version in distributions(venv.python, home)}
     there = {name: version for name, version in distributions(target.python, home)}
     for name in ("pip-trustshim", "certifi", *(["truststore"] if "truststore" in here else [])):
@@ -85,7 +77,7 @@ def test_seed_installs_the_shim_offline_as_ordinary_distributions(
 
 
 def test_seed_takes_a_python_executable_too(venv: Venv, home: Path, tmp_path: Path) -> None:
-    target = new_venv(venv.python_version, venv.pip_version, tmp_path / "by-python", home)
+    target = bare_venv(venv.python_version, venv.pip_version, tmp_path / "by-python", home)
     proc = seed(venv, home, target.python)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert (target.site_packages() / "pip_trustshim.pth").is_file()
@@ -101,7 +93,7 @@ def test_seed_refuses_what_it_cannot_serve(venv: Venv, home: Path, tmp_path: Pat
         (empty, "a folder with no bin/python"),
         (tmp_path / "nowhere", "no such file or folder"),
     ]
-    pipless = new_venv(venv.python_version, "none", tmp_path / "no pip", home, with_pip=False)
+    pipless = bare_venv(venv.python_version, "none", tmp_path / "no pip", home, with_pip=False)
     cases.append((pipless.path, "it has no pip"))
     old = find_python("3.7")
     if old is not None:  # outside the supported range (pyenv has it on the test machine)
@@ -114,3 +106,68 @@ def test_seed_refuses_what_it_cannot_serve(venv: Venv, home: Path, tmp_path: Pat
         assert line.startswith(f"pip-trustshim: cannot seed {str(target)!r}: "), line
         assert words in line and line.endswith("nothing was written"), line
         assert sorted(p.name for p in pipless.site_packages().iterdir()) == before
+
+
+def test_seed_advises_switching_on_only_where_the_shim_is_off(
+    venv: Venv, home: Path, tmp_path: Path, pki: Pki
+) -> None:
+    target = bare_venv(venv.python_version, venv.pip_version, tmp_path / "on already", home)
+    proc = seed(venv, home, target.path, env=shim(str(pki.ca_pem)))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert SWITCH_ON not in proc.stdout, proc.stdout
+    assert proc.stdout.splitlines()[-1] == "pip-trustshim is on there already", proc.stdout
+    proc = seed(venv, home, target.path, env=shim(str(tmp_path / "missing.pem")))
+    assert proc.returncode == 0 and SWITCH_ON not in proc.stdout, proc.stdout
+    last = proc.stdout.splitlines()[-1]
+    assert last.startswith("pip-trustshim there stops pip until this is fixed: "), last
+    assert "trustshim.store" in last, last
+
+
+def test_seed_never_packs_a_distribution_from_the_working_directory(
+    venv: Venv, home: Path, tmp_path: Path
+) -> None:
+    """A folder holding a planted certifi (its own cacert.pem) is only where seed runs."""
+    planted = tmp_path / "downloads"
+    (planted / "certifi").mkdir(parents=True)
+    (planted / "certifi" / "__init__.py").write_text("def where():\n    return 'planted'\n")
+    (planted / "certifi" / "cacert.pem").write_text("planted\n")
+    info = planted / "certifi-9999.1.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: certifi\nVersion: 9999.1.1\n")
+    (info / "WHEEL").write_text("Wheel-Version: 1.0\nRoot-Is-Purelib: true\nTag: py3-none-any\n")
+    rows = [
+        "certifi/__init__.py,,",
+        "certifi/cacert.pem,,",
+        *(f"{info.name}/{n},," for n in ("METADATA", "WHEEL", "RECORD")),
+    ]
+    (info / "RECORD").write_text("\n".join(rows) + "\n")
+    target = bare_venv(venv.python_version, venv.pip_version, tmp_path / "target", home)
+    proc = seed(venv, home, target.path, cwd=planted)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    here = dict(distributions(venv.python, home))
+    there = dict(distributions(target.python, home))
+    assert there["certifi"] == here["certifi"] != "9999.1.1", (there, here)
+    assert "planted" not in (target.site_packages() / "certifi" / "cacert.pem").read_text()
+
+
+def test_seed_from_a_38_environment_leaves_no_311_venv_without_truststore(
+    project_wheel: Path, home: Path, tmp_path: Path, index: TlsIndex, pki: Pki
+) -> None:
+    """Python 3.11 needs truststore for the system store. pip 23.2.1 vendors none and
+    truststore cannot be installed on 3.8: seed refuses and writes nothing. pip 26.3
+    vendors it: seed goes on, and the venv then works offline with store=system."""
+    source = make_venv("3.8", "20.3.4", project_wheel)
+    bare = bare_venv("3.11", "23.2.1", tmp_path / "pip 23.2.1", home)
+    before = sorted(p.name for p in bare.site_packages().iterdir())
+    proc = seed(source, home, bare.path)
+    assert proc.returncode == 2 and proc.stdout == "", proc.stdout + proc.stderr
+    (line,) = proc.stderr.splitlines()
+    assert line.startswith(f"pip-trustshim: cannot seed {str(bare.path)!r}: its Python 3.11 "), line
+    assert "needs truststore" in line and line.endswith("nothing was written"), line
+    assert sorted(p.name for p in bare.site_packages().iterdir()) == before
+    vendoring = bare_venv("3.11", "26.3", tmp_path / "pip 26.3", home)
+    proc = seed(source, home, vendoring.path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "the copy TARGET's pip vendors is used" in proc.stdout, proc.stdout
+    env = shim("system", SSL_CERT_FILE=str(pki.ca_pem))
+    assert_downloaded(download(vendoring, home, index.url, env=env), home)

@@ -165,3 +165,53 @@ def test_extra_ca_paths_split_and_expand(monkeypatch: pytest.MonkeyPatch) -> Non
     extra = Setting("extra-ca", "$CORP/a.pem:~/b.pem\n\n  /c dir/d.pem  \n", "test")
     settings = Settings(Setting("enabled", "1", "t"), SYSTEM, extra, False)
     assert settings.extra_ca_paths() == ["/corp/a.pem", "/home/me/b.pem", "/c dir/d.pem"]
+
+
+# ------------------------------------------------------- how strict (templates)
+
+
+def strict_context() -> ssl.SSLContext:
+    """A context unlike a bare one in every setting a template copies."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.set_ciphers("ECDHE+AESGCM:@SECLEVEL=1")
+    context.options |= ssl.OP_NO_TICKET
+    context.minimum_version = ssl.TLSVersion.TLSv1_3
+    context.verify_flags |= ssl.VERIFY_X509_STRICT | ssl.VERIFY_X509_PARTIAL_CHAIN
+    context.hostname_checks_common_name = False
+    context.check_hostname = False  # never copied: the shim's contexts always check
+    return context
+
+
+def test_a_template_gives_every_setting_but_the_anchors(
+    pki: Pki, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    template = stores.Template.of(strict_context(), "test")
+    assert template != stores.plain()
+    monkeypatch.setenv("SSL_CERT_FILE", str(pki.ca_pem))
+    made = [
+        template.new(),
+        stores.store_context(Setting("store", str(pki.ca_pem), "test"), template),
+        stores.system_context(SYSTEM, platform="linux", version=(3, 9), template=template),
+        stores.system_context(SYSTEM, platform="linux", version=stores.PYTHON, template=template),
+    ]
+    for context in made:
+        assert stores.Template.of(context, "test") == template
+        assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname is True
+    if stores.PYTHON >= (3, 10):  # the system store is truststore's own context
+        assert type(made[-1]).__module__.startswith("truststore")
+    assert stores.Template.of(stores.plain().new(), "plain") == stores.plain()
+
+
+def test_a_template_is_part_of_a_contexts_key(pki: Pki) -> None:
+    settings = Settings(
+        Setting("enabled", "1", "test"),
+        Setting("store", str(pki.ca_pem), "test"),
+        Setting("extra-ca", "", "test"),
+        False,
+    )
+    trust = Trust(settings)
+    strict = stores.Template.of(strict_context(), "test")
+    assert trust.context() is trust.context(template=stores.plain())
+    assert trust.context(template=strict) is trust.context(template=strict)
+    assert trust.context(template=strict) is not trust.context()
+    assert stores.Template.of(trust.context(template=strict), "test") == strict

@@ -3,8 +3,10 @@
 :func:`make_wheel` writes a reproducible pure-Python wheel; :func:`make_sdist`
 writes an sdist whose in-tree PEP 517 backend is ``tests/data/tinybackend.py``
 (copied in, with the project's version, file name part and metadata in
-``tinybackend.json`` beside it: no code is generated). :func:`normalize` and :func:`project_of` are
-the PEP 503 name rules the test index serves by.
+``tinybackend.json`` beside it: no code is generated);
+:func:`make_setuptools_sdist` writes a real setuptools project, built with
+setuptools and wheel from the index. :func:`normalize` and
+:func:`project_of` are the PEP 503 name rules the test index serves by.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import re
 import tarfile
 import zipfile
 from pathlib import Path
-from typing import List, Optional
+from typing import Dict, List, Optional, Sequence
 
 #: the in-tree build backend every sdist made here ships (a real file: linted, type-checked)
 BACKEND = Path(__file__).resolve().parent.parent / "data" / "tinybackend.py"
@@ -40,13 +42,19 @@ def _record_hash(data: bytes) -> str:
     return "sha256=" + digest.decode("ascii")
 
 
-def _metadata(name: str, version: str) -> str:
+def _metadata(name: str, version: str, requires: Sequence[str] = ()) -> str:
     summary = "pip-trustshim test fixture"
-    return f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\nSummary: {summary}\n\n"
+    depends = "".join(f"Requires-Dist: {requirement}\n" for requirement in requires)
+    return (
+        f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\nSummary: {summary}\n{depends}\n"
+    )
 
 
-def make_wheel(directory: Path, name: str = "tinypkg", version: str = "1.0") -> Path:
-    """Build a pure-Python ``py3-none-any`` wheel with one module ``<name>.py``.
+def make_wheel(
+    directory: Path, name: str = "tinypkg", version: str = "1.0", requires: Sequence[str] = ()
+) -> Path:
+    """Build a pure-Python ``py3-none-any`` wheel with one module ``<name>.py``,
+    depending on ``requires``.
 
     The wheel is byte-for-byte reproducible (fixed zip timestamps).
     """
@@ -55,7 +63,7 @@ def make_wheel(directory: Path, name: str = "tinypkg", version: str = "1.0") -> 
     info = f"{dist}-{version}.dist-info"
     files = {
         f"{dist}.py": f'"""pip-trustshim test fixture."""\n__version__ = "{version}"\n',
-        f"{info}/METADATA": _metadata(name, version),
+        f"{info}/METADATA": _metadata(name, version, requires),
         f"{info}/WHEEL": _WHEEL.format(generator="pip-trustshim-tests"),
     }
     record = "".join(
@@ -67,6 +75,41 @@ def make_wheel(directory: Path, name: str = "tinypkg", version: str = "1.0") -> 
         for arcname, text in files.items():
             zf.writestr(zipfile.ZipInfo(arcname, _ZIP_DATE), text)
     return path
+
+
+def _write_sdist(directory: Path, base: str, files: Dict[str, bytes]) -> Path:
+    """``<base>.tar.gz`` holding ``files`` under ``<base>/``, reproducibly."""
+    path = directory / f"{base}.tar.gz"
+    with tarfile.open(path, "w:gz") as tf:
+        for rel, data in files.items():
+            member = tarfile.TarInfo(f"{base}/{rel}")
+            member.size = len(data)
+            member.mtime = 1577836800
+            member.mode = 0o644
+            tf.addfile(member, io.BytesIO(data))
+    return path
+
+
+def make_setuptools_sdist(directory: Path, name: str, version: str) -> Path:
+    """A real setuptools project's sdist (``setup.py``, and a ``pyproject.toml`` that
+    asks for ``setuptools>=40.8.0`` and ``wheel``): every pip builds it in an isolated
+    build environment, installing setuptools and wheel from the index it uses."""
+    directory.mkdir(parents=True, exist_ok=True)
+    dist = _escape(name)
+    setup = f"from setuptools import setup\n\nsetup(name={name!r}, version={version!r}, "
+    setup += f"py_modules=[{dist!r}])\n"
+    pyproject = (
+        "[build-system]\n"
+        'requires = ["setuptools>=40.8.0", "wheel"]\n'
+        'build-backend = "setuptools.build_meta"\n'
+    )
+    files = {
+        "PKG-INFO": _metadata(name, version).encode(),
+        "setup.py": setup.encode(),
+        "pyproject.toml": pyproject.encode(),
+        f"{dist}.py": b'"""pip-trustshim test fixture (setuptools)."""\n',
+    }
+    return _write_sdist(directory, f"{dist}-{version}", files)
 
 
 def make_sdist(directory: Path, name: str, version: str, build_requires: List[str]) -> Path:
@@ -100,15 +143,7 @@ def make_sdist(directory: Path, name: str, version: str, build_requires: List[st
         "_backend/tinybackend.json": json.dumps(project, indent=1).encode(),
         f"{dist}.py": module.encode(),
     }
-    path = directory / f"{base}.tar.gz"
-    with tarfile.open(path, "w:gz") as tf:
-        for rel, data in files.items():
-            member = tarfile.TarInfo(f"{base}/{rel}")
-            member.size = len(data)
-            member.mtime = 1577836800
-            member.mode = 0o644
-            tf.addfile(member, io.BytesIO(data))
-    return path
+    return _write_sdist(directory, base, files)
 
 
 def project_of(filename: str) -> Optional[str]:

@@ -1,7 +1,9 @@
 """Real CPython interpreters found on this machine, by version.
 
 ``$TRUSTSHIM_PYTHON_3_X`` first (:func:`python_env_var`), then ``python3.X``
-on PATH, then pyenv; each candidate is run once to check what it is.
+on PATH, then pyenv, then the interpreter running the tests; each candidate
+is run once to check what it is. :func:`stand_in` picks the interpreter that
+runs a default pair when its own CPython is missing.
 """
 
 from __future__ import annotations
@@ -11,8 +13,9 @@ import glob
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 import pytest
 
@@ -64,8 +67,9 @@ def find_python(version: str) -> Optional[Path]:
     """Find a working CPython ``version`` ("3.11"); returns its real executable.
 
     Order: ``$TRUSTSHIM_PYTHON_3_11`` if set (and then only that), else
-    ``python3.11`` on PATH, else ``<pyenv root>/versions/3.11*/bin/python3.11``.
-    Each candidate is run to check it (pyenv shims on PATH may refuse to run).
+    ``python3.11`` on PATH, else ``<pyenv root>/versions/3.11*/bin/python3.11``,
+    else the interpreter running the tests when it is that version. Each
+    candidate is run to check it (pyenv shims on PATH may refuse to run).
     """
     override = os.environ.get(python_env_var(version))
     if override:
@@ -76,6 +80,8 @@ def find_python(version: str) -> Optional[Path]:
         candidates.append(on_path)
     pattern = str(_pyenv_root() / "versions" / f"{version}*" / "bin" / f"python{version}")
     candidates.extend(sorted(glob.glob(pattern), reverse=True))
+    if version == running_version():
+        candidates.append(sys.executable)
     for candidate in candidates:
         found = _probe(candidate, version)
         if found is not None:
@@ -92,3 +98,29 @@ def require_python(version: str) -> Path:
             f"put python{version} on PATH, or install it with pyenv)"
         )
     return found
+
+
+def running_version() -> str:
+    """The interpreter running the tests, as "3.11"."""
+    return "{}.{}".format(*sys.version_info[:2])
+
+
+def stand_in(pairs: List[Tuple[str, str]]) -> Tuple[List[Tuple[str, str]], List[str]]:
+    """The pairs with a missing CPython replaced by the one running the tests.
+
+    For the default run only: its end-to-end tests must run on a fresh
+    machine that has neither of its CPythons, not be skipped. The pip stays
+    the pinned one; a pip that cannot run on this interpreter then fails
+    loudly when its venv is built. Also returns one line per replacement.
+    """
+    found, notes = [], []
+    for python_version, pip_version in pairs:
+        if find_python(python_version) is None:
+            here = running_version()
+            notes.append(
+                f"CPython {python_version} not found: pip {pip_version}'s default tests run "
+                f"on the interpreter running the tests, CPython {here} ({sys.executable})"
+            )
+            python_version = here
+        found.append((python_version, pip_version))
+    return found, notes

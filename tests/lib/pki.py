@@ -1,19 +1,29 @@
-"""A throwaway PKI for the tests, made with ``trustme``.
+"""A throwaway PKI for the tests, made with ``trustme`` and ``cryptography``.
 
 One trusted "corp" CA, one CA nobody trusts, a separate CA for the proxies
 that speak TLS themselves, and the server leaves every TLS test picks from
 (:data:`LEAVES`: good, expired, wrong host, unknown issuer, self-signed...).
+
+:class:`Kinds` makes, with ``cryptography`` directly, the certificates that
+differ in one detail a verifier may or may not care about (:data:`KINDS`:
+no SAN, no Authority Key Identifier, a CA without keyUsage...), for the
+differential test against pip itself.
 """
 
 from __future__ import annotations
 
 import datetime
+import ipaddress
 import ssl
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict
+from typing import Dict, List, Sequence, Union
 
 import trustme
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 LEAVES = (
     "good",
@@ -163,3 +173,181 @@ def make_pki(directory: Path) -> Pki:
     ca.cert_pem.write_to_path(str(ca_pem))
     other_ca.cert_pem.write_to_path(str(other_ca_pem))
     return Pki(directory, ca, other_ca, ca_pem, other_ca_pem, leaves)
+
+
+def dated_ca_pem(path: Path, name: str, days_from_now: int, days_valid: int) -> Path:
+    """Write a self-signed CA called ``name`` whose validity starts ``days_from_now``
+    days from now (negative: in the past) and lasts ``days_valid`` days."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    start = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=days_from_now)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(start)
+        .not_valid_after(start + datetime.timedelta(days=days_valid))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    return path
+
+
+# ------------------------------------------------ certificate kinds (cryptography)
+
+#: server certificates that differ from "good" in one detail each
+KINDS = (
+    "good",
+    "cn-only",  # the name only in the subject's common name: no subjectAltName
+    "no-aki",  # no Authority Key Identifier
+    "expired",
+    "not-yet-valid",
+    "wrong-eku",  # extended key usage clientAuth only
+    "weak-key",  # RSA 1024
+    "ca-no-basic-constraints",  # a leaf as "good", from a CA without basicConstraints
+    "ca-no-key-usage",  # a leaf as "good", from a CA without keyUsage
+)
+#: the kinds whose defect is in the issuing CA, and the CA variant each needs
+CA_KINDS = {"ca-no-basic-constraints": "no-bc", "ca-no-key-usage": "no-ku"}
+
+_Key = Union[ec.EllipticCurvePrivateKey, rsa.RSAPrivateKey]
+
+
+@dataclass
+class _Ca:
+    key: ec.EllipticCurvePrivateKey
+    cert: x509.Certificate
+
+
+def _name(common_name: str) -> x509.Name:
+    return x509.Name(
+        [
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "trustshim oracle"),
+            x509.NameAttribute(NameOID.COMMON_NAME, common_name),
+        ]
+    )
+
+
+def _pem(cert: x509.Certificate) -> bytes:
+    return cert.public_bytes(serialization.Encoding.PEM)
+
+
+class Kinds:
+    """CAs, each in three variants (well-formed, without basicConstraints, without
+    keyUsage), and server leaves of every kind in :data:`KINDS` issued by them.
+
+    ``source`` names a CA family ("store", "entry", "nobody"...): each family
+    is its own trust anchor, so a test decides what trusts what by putting
+    families' :meth:`bundle` files where it wants them.
+    """
+
+    def __init__(self, directory: Path) -> None:
+        self.dir = directory
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.now = datetime.datetime.now(datetime.timezone.utc)
+        self._cas: Dict[str, _Ca] = {}
+        self._count = 0
+
+    def _ca(self, source: str, variant: str) -> _Ca:
+        label = f"{source} {variant}"
+        if label not in self._cas:
+            key = ec.generate_private_key(ec.SECP256R1())
+            builder = (
+                x509.CertificateBuilder()
+                .subject_name(_name(f"oracle CA {label}"))
+                .issuer_name(_name(f"oracle CA {label}"))
+                .public_key(key.public_key())
+                .serial_number(x509.random_serial_number())
+                .not_valid_before(self.now - datetime.timedelta(days=1))
+                .not_valid_after(self.now + datetime.timedelta(days=3650))
+                .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), False)
+            )
+            if variant != "no-bc":
+                builder = builder.add_extension(x509.BasicConstraints(True, None), critical=True)
+            if variant != "no-ku":
+                usage = x509.KeyUsage(True, False, False, False, False, True, True, False, False)
+                builder = builder.add_extension(usage, critical=True)
+            self._cas[label] = _Ca(key, builder.sign(key, hashes.SHA256()))
+        return self._cas[label]
+
+    def bundle(self, *sources: str) -> Path:
+        """One PEM file with every variant of each source's CA."""
+        path = self.dir / ("bundle-" + "+".join(sources) + ".pem")
+        if not path.exists():
+            variants = ("good", *CA_KINDS.values())
+            path.write_bytes(b"".join(_pem(self._ca(s, v).cert) for s in sources for v in variants))
+        return path
+
+    def leaf(self, kind: str, source: str, names: Sequence[str]) -> Path:
+        """A PEM file with a server key and its certificate of ``kind`` for ``names``
+        (host names or IP addresses), issued by ``source``'s CA."""
+        if kind not in KINDS:
+            raise ValueError(f"unknown kind {kind!r}; expected one of {KINDS}")
+        ca = self._ca(source, CA_KINDS.get(kind, "good"))
+        key: _Key = (
+            rsa.generate_private_key(65537, 1024)
+            if kind == "weak-key"
+            else ec.generate_private_key(ec.SECP256R1())
+        )
+        start, end = self.now - datetime.timedelta(days=1), self.now + datetime.timedelta(days=30)
+        if kind == "expired":
+            start, end = (
+                self.now - datetime.timedelta(days=60),
+                self.now - datetime.timedelta(days=1),
+            )
+        if kind == "not-yet-valid":
+            start, end = (
+                self.now + datetime.timedelta(days=2),
+                self.now + datetime.timedelta(days=60),
+            )
+        usage = (
+            ExtendedKeyUsageOID.CLIENT_AUTH
+            if kind == "wrong-eku"
+            else ExtendedKeyUsageOID.SERVER_AUTH
+        )
+        builder = (
+            x509.CertificateBuilder()
+            .subject_name(_name(names[0]))
+            .issuer_name(ca.cert.subject)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(start)
+            .not_valid_after(end)
+            .add_extension(x509.BasicConstraints(False, None), critical=True)
+            .add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
+        )
+        if kind != "cn-only":
+            builder = builder.add_extension(x509.SubjectAlternativeName(_alt_names(names)), False)
+        if kind != "no-aki":
+            aki = x509.AuthorityKeyIdentifier.from_issuer_public_key(ca.key.public_key())
+            builder = builder.add_extension(aki, critical=False)
+        cert = builder.sign(ca.key, hashes.SHA256())
+        self._count += 1
+        path = self.dir / f"leaf-{self._count}-{kind}.pem"
+        private = key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        path.write_bytes(private + _pem(cert))
+        return path
+
+    def server_context(self, kind: str, source: str, names: Sequence[str]) -> ssl.SSLContext:
+        """Server-side context presenting a new leaf (see :meth:`leaf`)."""
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.set_ciphers("DEFAULT:@SECLEVEL=0")  # so the server may hold a weak key at all
+        ctx.load_cert_chain(str(self.leaf(kind, source, names)))
+        return ctx
+
+
+def _alt_names(names: Sequence[str]) -> List[x509.GeneralName]:
+    found: List[x509.GeneralName] = []
+    for name in names:
+        try:
+            found.append(x509.IPAddress(ipaddress.ip_address(name)))
+        except ValueError:
+            found.append(x509.DNSName(name))
+    return found

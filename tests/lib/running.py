@@ -14,11 +14,12 @@ import subprocess
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
-from lib.servers import TlsIndex
+from lib.servers import Index
 from lib.venvs import Venv
 
 UNKNOWN_ISSUER = "unable to get local issuer certificate"
 #: (CPython, pip) pairs of the default run: old urllib3 1.x pip, newest pip
+#: (a missing CPython is replaced by the one running the tests: ``default_pairs``)
 DEFAULT_PIPS = [("3.11", "23.2.1"), ("3.13", "26.3")]
 #: the rest of the full matrix (``-m matrix``, ``tox -e matrix``)
 MATRIX_PIPS = [
@@ -54,13 +55,17 @@ def download(
     env: Optional[Dict[str, str]] = None,
     args: Optional[List[str]] = None,
     config_file: Optional[str] = None,
+    timeout: float = 180,
 ) -> subprocess.CompletedProcess[str]:
-    """``pip download tinypkg`` from ``url`` into a fresh directory under HOME."""
+    """``pip download tinypkg`` from ``url`` into a fresh directory under HOME.
+
+    A pip still running after ``timeout`` seconds is killed and the test fails.
+    """
     dest = home / "downloads"
     shutil.rmtree(dest, ignore_errors=True)
     command = ["download", "--no-deps", "--retries", "0", "--timeout", "20"]
     command += ["-d", str(dest), "--index-url", url, *(args or []), "tinypkg"]
-    return venv.pip(command, home, env=env, config_file=config_file)
+    return venv.pip(command, home, env=env, config_file=config_file, timeout=timeout)
 
 
 def shim(store: str, **more: str) -> Dict[str, str]:
@@ -83,9 +88,7 @@ def assert_refused(proc: subprocess.CompletedProcess[str], home: Path, reason: s
     assert reason in out, out
 
 
-def assert_shim_error(
-    proc: subprocess.CompletedProcess[str], index: TlsIndex, *expected: str
-) -> None:
+def assert_shim_error(proc: subprocess.CompletedProcess[str], index: Index, *expected: str) -> None:
     """pip stopped with one ``pip-trustshim:`` line, no traceback, no connection."""
     lines = [line for line in proc.stderr.splitlines() if "pip-trustshim:" in line]
     assert proc.returncode == 1, proc.stdout + proc.stderr

@@ -2,7 +2,8 @@
 
 :class:`TlsIndex` is a PEP 503 index over HTTPS (with a leaf of
 :mod:`lib.pki`), optionally behaving like nginx with ``ssl_verify_client
-optional`` or wanting a password; :class:`ConnectProxy` is a CONNECT proxy,
+optional`` or wanting a password, :class:`HttpIndex` the same index over plain
+HTTP (one handler, :class:`Index`); :class:`ConnectProxy` is a CONNECT proxy,
 plain or itself over TLS, or one that bumps TLS like squid's ssl-bump and
 answers with its own error page. Both count accepted TCP connections and
 join every handler thread when closed (the shared :class:`_TrackingServer`).
@@ -24,6 +25,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Dict, List, Optional, Tuple, Type, TypeVar
+
+import trustme
 
 from lib.dists import normalize, project_of
 from lib.pki import Pki
@@ -129,17 +132,16 @@ class _IndexHandler(BaseHTTPRequestHandler):
 
     def setup(self) -> None:
         self.request.settimeout(self.timeout)
+        if self.server.ssl_context is None:  # plain HTTP
+            super().setup()
+            return
         try:
             self.request = self.server.ssl_context.wrap_socket(self.request, server_side=True)
         except OSError as exc:
             self.server.index.handshake_errors.append(str(exc))
             raise
-        peer = self.request.getpeercert()
-        self.client_cert_presented = bool(peer)
-        if peer:  # a client certificate was presented: record its common name
-            names = [value for rdn in peer.get("subject", ()) for key, value in rdn]
-            common = [v for rdn in peer.get("subject", ()) for k, v in rdn if k == "commonName"]
-            self.server.index.client_names.append(", ".join(common or names))
+        _record_client(self.request, self.server.index.client_names)
+        self.client_cert_presented = bool(self.request.getpeercert())
         super().setup()
 
     def finish(self) -> None:
@@ -230,6 +232,15 @@ class _IndexHandler(BaseHTTPRequestHandler):
         return self.headers.get("Authorization", "") == f"Basic {token}"
 
 
+def _record_client(sock: Any, names: List[str]) -> None:
+    """When the client presented a certificate, append its subject's common name."""
+    peer = sock.getpeercert()
+    if peer:
+        subject = [value for rdn in peer.get("subject", ()) for key, value in rdn]
+        common = [v for rdn in peer.get("subject", ()) for k, v in rdn if k == "commonName"]
+        names.append(", ".join(common or subject))
+
+
 def _page(title: str, body: str) -> bytes:
     return (
         '<!DOCTYPE html>\n<html><head><meta name="pypi:repository-version" content="1.0">'
@@ -238,11 +249,44 @@ def _page(title: str, body: str) -> bytes:
 
 
 class _IndexServer(_TrackingServer):
-    ssl_context: ssl.SSLContext
-    index: TlsIndex
+    ssl_context: Optional[ssl.SSLContext]  # None: plain HTTP
+    index: Index
 
 
-class TlsIndex(_Served):
+class Index(_Served):
+    """A PEP 503 index on 127.0.0.1 serving the files in ``dists``, over TLS with
+    ``context``, else over plain HTTP; see :class:`TlsIndex` and :class:`HttpIndex`."""
+
+    #: answer 400 as nginx does when no client certificate came (TLS only)
+    nginx_client_cert = False
+    #: (user, password) a request must carry, else 401
+    password: Optional[Tuple[str, str]] = None
+
+    def __init__(self, dists: Path, context: Optional[ssl.SSLContext], files_url: str = "") -> None:
+        self.dists = dists
+        self.files_url = files_url
+        self.requests: List[str] = []
+        self.handshake_errors: List[str] = []
+        self.client_names: List[str] = []
+        self._server = _IndexServer(_IndexHandler)
+        self._server.ssl_context = context
+        self._server.index = self
+        self.port: int = self._server.server_address[1]
+        scheme = "https" if context is not None else "http"
+        self.url = f"{scheme}://localhost:{self.port}/simple/"
+        self.ip_url = f"{scheme}://127.0.0.1:{self.port}/simple/"
+        self._server.start()
+
+
+class HttpIndex(Index):
+    """The index over plain HTTP on 127.0.0.1: ``url``, ``ip_url`` (http://...),
+    ``requests`` and ``connections`` as for :class:`TlsIndex`."""
+
+    def __init__(self, dists: Path) -> None:
+        super().__init__(dists, None)
+
+
+class TlsIndex(Index):
     """A PEP 503 index over HTTPS on 127.0.0.1, serving the files in ``dists``.
 
     Starts serving on construction; use as a context manager (or call
@@ -277,26 +321,15 @@ class TlsIndex(_Served):
         password: Optional[Tuple[str, str]] = None,
     ) -> None:
         self.pki = pki
-        self.dists = dists
         self.leaf = leaf
-        self.files_url = files_url
         self.nginx_client_cert = nginx_client_cert
         self.password = password
-        self.requests: List[str] = []
-        self.handshake_errors: List[str] = []
-        self.client_names: List[str] = []
-        self._server = _IndexServer(_IndexHandler)
         if context is None:
             context = pki.server_context(leaf, require_client_cert=require_client_cert)
         if ask_client_cert or nginx_client_cert:
             context.verify_mode = ssl.CERT_OPTIONAL
             pki.ca.configure_trust(context)
-        self._server.ssl_context = context
-        self._server.index = self
-        self.port: int = self._server.server_address[1]
-        self.url = f"https://localhost:{self.port}/simple/"
-        self.ip_url = f"https://127.0.0.1:{self.port}/simple/"
-        self._server.start()
+        super().__init__(dists, context, files_url)
 
 
 # -------------------------------------------------------------- CONNECT proxy
@@ -317,6 +350,7 @@ class _ProxyHandler(BaseHTTPRequestHandler):
             except OSError as exc:
                 self.server.proxy.handshake_errors.append(str(exc))
                 raise
+            _record_client(self.request, self.server.proxy.client_names)
         super().setup()
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
@@ -408,6 +442,9 @@ class ConnectProxy(_Served):
     ``handshake_errors`` holds the TLS failures on that first leg.
     ``aliases`` maps host names to ports on 127.0.0.1: the proxy is their DNS,
     so tests can use names like ``pypi.corp.test`` without touching the machine.
+    With ``ask_client_cert`` (and ``tls``) it asks every client for a certificate
+    issued by ``ask_client_cert`` without requiring one; ``client_names`` holds the
+    subject of each certificate presented to the proxy itself.
     With ``bump`` (a server context, e.g. :meth:`Pki.bump_context`) it accepts
     every CONNECT, speaks TLS itself with that leaf inside the tunnel and
     answers ``bump_status`` with squid's headers (``server`` as its Server
@@ -419,10 +456,14 @@ class ConnectProxy(_Served):
         self,
         tls: Optional[ssl.SSLContext] = None,
         aliases: Optional[Dict[str, int]] = None,
+        ask_client_cert: Optional[trustme.CA] = None,
         bump: Optional[ssl.SSLContext] = None,
         bump_status: int = 502,
         server: str = "squid/6.10",
     ) -> None:
+        if ask_client_cert is not None and tls is not None:
+            tls.verify_mode = ssl.CERT_OPTIONAL
+            ask_client_cert.configure_trust(tls)
         self.tls = tls
         self.aliases = dict(aliases or {})
         self.bump = bump
@@ -431,6 +472,7 @@ class ConnectProxy(_Served):
         self.bumped: List[str] = []
         self.tunnels: List[str] = []
         self.handshake_errors: List[str] = []
+        self.client_names: List[str] = []
         self._server = _ProxyServer(_ProxyHandler)
         self._server.proxy = self
         self.port: int = self._server.server_address[1]

@@ -337,3 +337,24 @@ def build_project_wheel(out_dir: Path, project_dir: Path = REPO_ROOT) -> Path:
         target = out_dir / built.name
         os.replace(built, target)
     return target
+
+
+def bare_venv(
+    version: str, pip_version: str, path: Path, home: Path, with_pip: bool = True
+) -> Venv:
+    """A fresh venv made by ``python -m venv --without-pip``, then (``with_pip``) pip
+    ``pip_version`` from its cached wheel (Debian's CPython has no ensurepip), offline;
+    nothing else is installed. Skips the test when the interpreter is missing."""
+    python = require_python(version)
+    env = scrubbed_env(python.parent, home)
+    command = [str(python), "-m", "venv", "--without-pip", str(path)]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    made = Venv.at(path, version, pip_version)
+    if with_pip:
+        download_wheel(f"pip=={pip_version}", version)
+        wheel = pip_wheel(pip_version)
+        install = [str(wheel / "pip"), "install", "--no-index", "--no-deps", str(wheel)]
+        done = made.run(install, home)
+        assert done.returncode == 0, done.stdout + done.stderr
+    return made

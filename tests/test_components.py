@@ -1,0 +1,376 @@
+"""The components tier: real pip against servers and tools nobody here wrote.
+
+Debian's squid with ssl-bump as the corporate TLS-intercepting proxy, a rogue
+squid re-signing with the internal CA, nginx (TLS, client certificates) in
+front of pypiserver, a git repository over HTTPS, curl, git, uv and requests
+fed by ``export``, and venvs made by ``python -m venv``, virtualenv and tox
+(``lib.components`` starts them; docs/testing.md "The components tier").
+
+Opt-in: ``pytest -m components`` (``tox -e components``, which ``.ci/run``
+runs after installing squid-openssl and nginx). A component that cannot be
+installed or started skips the tier loudly with the reason.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Dict, Iterator, List, Tuple
+
+import pytest
+
+from lib.components import (
+    CLIENT_NAME,
+    PRIVATE,
+    PUBLIC,
+    Components,
+    running,
+    scrubbed,
+    tools_venv,
+)
+from lib.venvs import Venv, bare_venv, make_venv, wheel_cache
+
+pytestmark = pytest.mark.components
+
+#: (CPython, pip) pairs of the tier: the oldest pip, the default run's two
+PAIRS = [("3.8", "20.3.4"), ("3.11", "23.2.1"), ("3.13", "26.3")]
+REFUSED = "CERTIFICATE_VERIFY_FAILED"
+
+
+@pytest.fixture(scope="module")
+def tools() -> Path:
+    """The venv with pypiserver, uv, virtualenv, tox and requests (skips when it cannot be had)."""
+    return tools_venv()
+
+
+@pytest.fixture(scope="module")
+def components(tmp_path_factory: pytest.TempPathFactory, tools: Path) -> Iterator[Components]:
+    with running(tmp_path_factory.mktemp("components"), tools) as started:
+        yield started
+
+
+@pytest.fixture(scope="module", params=PAIRS, ids=[f"py{py}-pip{pip}" for py, pip in PAIRS])
+def pair(request: pytest.FixtureRequest, project_wheel: Path) -> Venv:
+    """The cached venv of one pair, with the project installed."""
+    python_version, pip_version = request.param
+    return make_venv(python_version, pip_version, project_wheel)
+
+
+def corporate(c: Components) -> Dict[str, str]:
+    """The shim as a corporate user sets it: certifi plus the proxy's CA; the private
+    index trusts only the internal CA and gets the client certificate."""
+    return {
+        "PIP_TRUSTSHIM": "1",
+        "PIP_TRUSTSHIM_STORE": "certifi",
+        "PIP_TRUSTSHIM_EXTRA_CA": str(c.pki.proxy_pem),
+        "PIP_TRUSTSHIM_HOST_CA": f"{PRIVATE} {c.pki.internal_pem}",
+        "PIP_TRUSTSHIM_HOST_CLIENT_CERT": f"{PRIVATE} {c.pki.client_pem}",
+    }
+
+
+def stores(c: Components, home: Path) -> Dict[str, Dict[str, str]]:
+    """Each store mode, trusting the proxy's CA: the OS store (SSL_CERT_FILE holds it,
+    SSL_CERT_DIR is empty), certifi plus extra-ca, a bundle."""
+    empty = home / "empty-cert-dir"
+    empty.mkdir(exist_ok=True)
+    on = {"PIP_TRUSTSHIM": "1"}
+    return {
+        "system": {
+            **on,
+            "PIP_TRUSTSHIM_STORE": "system",
+            "SSL_CERT_FILE": str(c.pki.proxy_pem),
+            "SSL_CERT_DIR": str(empty),
+        },
+        "certifi+extra-ca": {
+            **on,
+            "PIP_TRUSTSHIM_STORE": "certifi",
+            "PIP_TRUSTSHIM_EXTRA_CA": str(c.pki.proxy_pem),
+        },
+        "bundle": {**on, "PIP_TRUSTSHIM_STORE": str(c.pki.proxy_pem)},
+    }
+
+
+def pip(
+    venv: Venv, home: Path, args: List[str], proxy: str, env: Dict[str, str]
+) -> subprocess.CompletedProcess[str]:
+    """``python -m pip ARGS`` through ``proxy`` (HTTPS_PROXY), no retries."""
+    extra = {"HTTPS_PROXY": proxy, **env}
+    return venv.pip([*args[:1], "--retries", "0", "--timeout", "30", *args[1:]], home, env=extra)
+
+
+def download(
+    venv: Venv, home: Path, url: str, proxy: str, env: Dict[str, str], *more: str
+) -> subprocess.CompletedProcess[str]:
+    dest = home / "dl"
+    args = ["download", "--no-deps", "-d", str(dest), "--index-url", url, *more, "tinypkg"]
+    return pip(venv, home, args, proxy, env)
+
+
+def accepted(proc: subprocess.CompletedProcess[str]) -> bool:
+    """True for success; False for a certificate refusal; anything else fails the test."""
+    out = proc.stdout + proc.stderr
+    if proc.returncode == 0:
+        return True
+    assert REFUSED in out or "certificate verify failed" in out.lower(), out
+    return False
+
+
+def since(lines: List[str], before: int) -> List[str]:
+    return lines[before:]
+
+
+# ----------------------------------------------------------- the bumping squid
+
+
+def test_behind_the_bumping_squid_pip_needs_the_shim_and_every_store_works(
+    pair: Venv, components: Components, home: Path
+) -> None:
+    """Plain pip is refused; with the shim, each store trusting the proxy's CA installs a
+    wheel and builds an sdist whose build requirements (setuptools, wheel) come from the
+    index through squid, in pip's isolated build environment."""
+    c = components
+    public = c.url(PUBLIC)
+    plain = download(pair, home, public, c.squid, {})
+    assert not accepted(plain)
+    for mode, env in stores(c, home).items():
+        before = len(c.squid_log())
+        out = home / f"wheels-{mode}"
+        args = ["wheel", "--no-deps", "--no-cache-dir", "-w", str(out), "--index-url", public]
+        proc = pip(pair, home, [*args, "buildme", "tinypkg"], c.squid, env)
+        assert proc.returncode == 0, (mode, proc.stdout + proc.stderr)
+        built = sorted(p.name for p in out.iterdir())
+        assert built == ["buildme-1.0-py3-none-any.whl", "tinypkg-1.0-py3-none-any.whl"], built
+        log = since(c.squid_log(), before)
+        for project in ("buildme", "setuptools", "wheel"):  # the build env's requests too
+            assert any(f"GET {public}{project}/ 200 bump" in line for line in log), (project, log)
+
+
+def test_one_install_from_a_public_and_a_private_index_with_a_client_certificate(
+    pair: Venv, components: Components, home: Path
+) -> None:
+    """corppkg (private index: internal CA, client certificate) needs tinypkg (public
+    index, through the bumping proxy). squid splices the private host, so nginx checks
+    the client certificate on every private request and squid never sees it."""
+    c = components
+    env = corporate(c)
+    index = ["--index-url", c.url(PUBLIC), "--extra-index-url", c.url(PRIVATE)]
+    squid, nginx = len(c.squid_log()), len(c.nginx_log())
+    target = home / "target"
+    install = ["install", "--no-cache-dir", "--target", str(target), *index, "corppkg"]
+    proc = pip(pair, home, install, c.squid, env)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert (target / "corppkg.py").is_file() and (target / "tinypkg.py").is_file()
+    private = [line for line in since(c.nginx_log(), nginx) if line.startswith(PRIVATE + " ")]
+    assert private, c.nginx_log()
+    for line in private:
+        assert line.startswith(f'{PRIVATE} SUCCESS "CN={CLIENT_NAME},'), line
+    assert any('"GET /simple/corppkg/ HTTP/1.1" 200' in line for line in private), private
+    log = since(c.squid_log(), squid)
+    assert any(f"CONNECT {PRIVATE}:" in line and " splice " in line for line in log), log
+    assert not [line for line in log if f"{PRIVATE}:" in line and " splice " not in line], log
+    assert all(line.endswith(" client_cert=-") for line in log), log
+    # Without the entry's certificate, nginx refuses every private request.
+    nginx = len(c.nginx_log())
+    bare = {k: v for k, v in env.items() if k != "PIP_TRUSTSHIM_HOST_CLIENT_CERT"}
+    proc = pip(
+        pair,
+        home,
+        ["download", "--no-deps", "-d", str(home / "x"), *index, "corppkg"],
+        c.squid,
+        bare,
+    )
+    assert proc.returncode != 0, proc.stdout + proc.stderr
+    refused = [line for line in since(c.nginx_log(), nginx) if line.startswith(PRIVATE + " ")]
+    assert refused and all(
+        line.startswith(f'{PRIVATE} NONE "-"') and line.endswith(" 400") for line in refused
+    ), refused
+
+
+def test_through_the_rogue_squid_the_internal_ca_is_refused_for_the_public_name(
+    pair: Venv, components: Components, home: Path
+) -> None:
+    """The rogue squid re-signs pypi.public.test with the internal CA, which the shim
+    trusts for pypi.corp.test only. Stock pip given that CA accepts it (the proxy works)."""
+    c = components
+    proc = download(pair, home, c.url(PUBLIC), c.rogue, corporate(c))
+    assert not accepted(proc)
+    stock = download(pair, home, c.url(PUBLIC), c.rogue, {}, "--cert", str(c.pki.internal_pem))
+    assert accepted(stock)
+
+
+# --------------------------------------------------------- export, other tools
+
+
+def curl(c: Components, home: Path, bundle: Path, url: str, proxy: str) -> bool:
+    command = ["curl", "-sS", "-o", "/dev/null", "--cacert", str(bundle), "--proxy", proxy, url]
+    done = subprocess.run(
+        command, env=scrubbed(Path("/usr/bin"), home), capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode in (0, 60), done.stderr  # 60: the peer's certificate was refused
+    return done.returncode == 0
+
+
+def git(c: Components, home: Path, bundle: Path, proxy: str) -> bool:
+    """git clone over HTTPS, the bundle given for that URL only (``http.<url>.sslCAInfo``)."""
+    base = c.url(PUBLIC, "")
+    dest = home / "clone"
+    shutil.rmtree(dest, ignore_errors=True)
+    command = ["git", "-c", f"http.{base}.sslCAInfo={bundle}", "-c", f"http.proxy={proxy}"]
+    command += ["clone", "-q", c.url(PUBLIC, "git/tools.git"), str(dest)]
+    env = scrubbed(Path("/usr/bin"), home, GIT_CONFIG_NOSYSTEM="1", GIT_TERMINAL_PROMPT="0")
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
+    if done.returncode == 0:
+        assert (dest / "README").read_text() == "served by nginx\n"
+        return True
+    assert "certificate" in done.stderr.lower(), done.stderr
+    return False
+
+
+def uv(c: Components, home: Path, bundle: Path, proxy: str) -> bool:
+    """uv resolving tinypkg from the public index, trusting SSL_CERT_FILE."""
+    command = [str(c.tools / "bin" / "uv"), "pip", "compile", "-", "--no-cache", "-q"]
+    command += ["--index-url", c.url(PUBLIC), "--python-version", "3.11", "--no-header"]
+    env = scrubbed(
+        c.tools / "bin",
+        home,
+        HTTPS_PROXY=proxy,
+        SSL_CERT_FILE=str(bundle),
+        UV_PYTHON_DOWNLOADS="never",
+    )
+    done = subprocess.run(
+        command, input="tinypkg\n", env=env, capture_output=True, text=True, timeout=120
+    )
+    if done.returncode == 0:
+        assert "tinypkg==1.0" in done.stdout, done.stdout
+        return True
+    assert "certificate" in done.stderr.lower() or "UnknownIssuer" in done.stderr, done.stderr
+    return False
+
+
+def requests_get(c: Components, home: Path, bundle: Path, proxy: str) -> bool:
+    """A requests script, trusting REQUESTS_CA_BUNDLE."""
+    code = "import sys, requests; print(requests.get(sys.argv[1], timeout=30).status_code)"
+    command = [str(c.tools / "bin" / "python"), "-c", code, c.url(PUBLIC)]
+    env = scrubbed(c.tools / "bin", home, HTTPS_PROXY=proxy, REQUESTS_CA_BUNDLE=str(bundle))
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
+    if done.returncode == 0:
+        assert done.stdout.strip() == "200", done.stdout
+        return True
+    assert REFUSED in done.stderr, done.stderr
+    return False
+
+
+def test_the_export_makes_curl_git_uv_and_requests_agree_with_pip(
+    pair: Venv, components: Components, home: Path
+) -> None:
+    """Through the bumping squid (proxy CA: trusted) and the rogue one (internal CA: not
+    for the public name), every tool fed the export accepts exactly what pip accepts."""
+    c = components
+    env = corporate(c)
+    bundle = home / "trust.pem"
+    proc = pair.run(["-m", "pip_trustshim", "export", "-o", str(bundle)], home, env=env)
+    assert proc.returncode == 0, proc.stderr
+    verdicts: Dict[str, Tuple[bool, ...]] = {}
+    for route, proxy in (("bumping squid", c.squid), ("rogue squid", c.rogue)):
+        expected = accepted(download(pair, home, c.url(PUBLIC), proxy, env))
+        verdicts[route] = (
+            expected,
+            curl(c, home, bundle, c.url(PUBLIC), proxy),
+            git(c, home, bundle, proxy),
+            uv(c, home, bundle, proxy),
+            requests_get(c, home, bundle, proxy),
+        )
+    everyone = ("pip", "curl", "git", "uv", "requests")
+    assert verdicts == {"bumping squid": (True,) * 5, "rogue squid": (False,) * 5}, [
+        (route, dict(zip(everyone, found))) for route, found in verdicts.items()
+    ]
+
+
+# ------------------------------------------------------------------------ seed
+
+
+def virtualenv(c: Components, pair: Venv, path: Path, home: Path) -> Venv:
+    """A venv made by virtualenv, offline, with the pair's pip (from the wheel cache)."""
+    python = Path(os.path.realpath(pair.python))
+    command = [str(c.tools / "bin" / "virtualenv"), "--no-download", "--no-periodic-update"]
+    command += ["--extra-search-dir", str(wheel_cache()), "--pip", pair.pip_version]
+    command += ["--no-setuptools", "--no-wheel", "-p", str(python), str(path)]
+    done = subprocess.run(
+        command, env=scrubbed(c.tools / "bin", home), capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return Venv.at(path, pair.python_version, pair.pip_version)
+
+
+def test_seed_serves_venvs_made_by_venv_and_virtualenv(
+    pair: Venv, components: Components, home: Path, tmp_path: Path
+) -> None:
+    """Each new venv's pip is refused behind the bumping squid; after seed it works."""
+    c = components
+    env = corporate(c)
+    made = {
+        "venv": bare_venv(pair.python_version, pair.pip_version, tmp_path / "by-venv", home),
+        "virtualenv": virtualenv(c, pair, tmp_path / "by-virtualenv", home),
+    }
+    for maker, target in made.items():
+        assert not accepted(download(target, home, c.url(PUBLIC), c.squid, env)), maker
+        proc = pair.run(["-m", "pip_trustshim", "seed", str(target.path)], home, env=env)
+        assert proc.returncode == 0, (maker, proc.stdout + proc.stderr)
+        assert proc.stdout.splitlines()[-1] == "pip-trustshim is on there already", proc.stdout
+        assert accepted(download(target, home, c.url(PUBLIC), c.squid, env)), maker
+
+
+TOX_INI = """[tox]
+env_list = seeded
+skipsdist = true
+
+[testenv:seeded]
+basepython = {python}
+skip_install = true
+pass_env = HTTPS_PROXY, PIP_*
+allowlist_externals = {seeder}
+# tox installs deps before commands_pre: seed first, install in commands
+commands_pre = {seeder} -m pip_trustshim seed {{envdir}}
+commands = python -m pip download --no-deps -d {{envtmpdir}}/dl --index-url {index} tinypkg
+"""
+
+
+def test_seed_in_tox_commands_pre_serves_the_installs_in_commands(
+    pair: Venv, components: Components, home: Path, tmp_path: Path
+) -> None:
+    """docs/cli.md's tox recipe: tox makes the env (virtualenv, the pair's pip),
+    commands_pre seeds it, commands installs through the bumping squid."""
+    c = components
+    project = tmp_path / "project"
+    project.mkdir()
+    python = os.path.realpath(pair.python)
+    (project / "tox.ini").write_text(
+        TOX_INI.format(python=python, seeder=pair.python, index=c.url(PUBLIC))
+    )
+    env = scrubbed(
+        c.tools / "bin",
+        home,
+        HTTPS_PROXY=c.squid,
+        VIRTUALENV_PIP=pair.pip_version,
+        VIRTUALENV_EXTRA_SEARCH_DIR=str(wheel_cache()),
+        VIRTUALENV_NO_DOWNLOAD="1",
+        VIRTUALENV_NO_PERIODIC_UPDATE="1",
+        VIRTUALENV_NO_SETUPTOOLS="1",
+        VIRTUALENV_NO_WHEEL="1",
+        PIP_RETRIES="0",
+        **corporate(c),
+    )
+    command = [str(c.tools / "bin" / "tox"), "-c", str(project / "tox.ini"), "-e", "seeded"]
+    command += ["--workdir", str(tmp_path / "toxwork")]
+    done = subprocess.run(
+        command, env=env, cwd=project, capture_output=True, text=True, timeout=600
+    )
+    out = done.stdout + done.stderr
+    assert done.returncode == 0, out
+    assert "pip-trustshim is on there already" in out, out
+    assert "Saved " in out and "tinypkg-1.0-py3-none-any.whl" in out, out
+    seeded = Venv.at(tmp_path / "toxwork" / "seeded", pair.python_version, pair.pip_version)
+    version = seeded.pip(["--version"], home)
+    assert version.stdout.startswith(f"pip {pair.pip_version} "), version.stdout
