@@ -23,7 +23,7 @@ import urllib.parse
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Optional, TextIO, Tuple
 
-from . import certs, exitcodes, hosts, links, pipsession, probe
+from . import certs, exitcodes, hosts, links, pipsession, probe, status
 from .atomic import WriteError, write_atomically
 from .checkreport import Report, Result, Verdict, bare, render, to_json
 from .errors import ShimError
@@ -128,7 +128,7 @@ def run(
     found = checker.found if package and (checker.found or not failed) else None
     saved = saved_root(results, save_root) if save_root else None
     shim = "on" if view.settings.is_on() else "off"
-    warnings = loose_permissions(view)
+    warnings = status.warnings(view) + loose_permissions(view)
     top = header(view, pip, verbose) + [f"warning: {line}" for line in warnings]
     given = package is not None
     report = Report(results, checker.package, given, found, save_root, saved, shim, top, warnings)

@@ -3,8 +3,8 @@
 A ``Result`` per request (the URL, the answer or the reason there was none,
 the hints, and for a refused certificate the chain and each store's
 verdict), a ``Report`` of them all, and their two renderings: text, every
-line escaped (a server's words and a user's paths may hold control
-characters), and the ``--json`` object of schema 1 (``check.schema.json``,
+line escaped (``errors.escape``: a server's words and a user's paths may
+hold control characters), and the ``--json`` object of schema 1 (``check.schema.json``,
 docs/cli.md). A password in a URL is shown as ``****``.
 """
 
@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
 
 from . import certs
+from .errors import escape
 
 #: the version of the ``--json`` output (``pip_trustshim/check.schema.json``)
 SCHEMA = 1
@@ -112,11 +113,6 @@ def redacted(url: str) -> str:
     return urllib.parse.urlunsplit(parts._replace(netloc=netloc))
 
 
-def escaped(text: str) -> str:
-    """``text`` with every character that is not printable as its Python escape."""
-    return "".join(char if char.isprintable() else repr(char)[1:-1] for char in text)
-
-
 def render(report: Report, verbose: bool) -> str:
     """The report: one line per request, details for each failure (and for all with -v)."""
     lines = list(report.header)
@@ -136,7 +132,7 @@ def render(report: Report, verbose: bool) -> str:
             f"--save-root: nothing written to {report.save_root}: "
             "no failed chain ended in a root CA"
         )
-    return "".join(escaped(line) + "\n" for line in lines)
+    return "".join(escape(line) + "\n" for line in lines)
 
 
 def first_line(result: Result) -> str:

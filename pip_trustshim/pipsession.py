@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Tuple
 
 from . import patch
-from .errors import ShimError, unrecognised_pip
+from .errors import ShimError, escape, unrecognised_pip
 from .settings import Bundle
 from .trust import ClientCert, Trust
 
@@ -122,7 +122,7 @@ def _parse(command: Any) -> Any:
             options, _ = command.parse_args([])
     except SystemExit:
         words = " ".join(said.getvalue().split()) or "pip's option parser stopped"
-        raise ShimError(f"pip-trustshim: pip's configuration: {words!r}") from None
+        raise ShimError(f"pip-trustshim: pip's configuration: {escape(words)}") from None
     finally:
         logger.removeHandler(logged)
     return options

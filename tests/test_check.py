@@ -706,3 +706,21 @@ def test_pair_a_name_that_cannot_be_resolved(venv: Venv, home: Path) -> None:
     env = {**ON, "PIP_INDEX_URL": "https://pypi.nowhere.invalid/simple/"}
     checked, _ = pair(venv, home, env)
     assert checked.returncode == 1 and ": unknown host (" in checked.stdout
+
+
+def test_warns_as_status_does(venv: Venv, home: Path, index: TlsIndex, pki: Pki) -> None:
+    """A setting's name mistyped, a bundle others may write: check says so, as status does."""
+    bundle = home / "corp.pem"
+    bundle.write_bytes(pki.ca_pem.read_bytes())
+    bundle.chmod(0o666)
+    env = {**ON, "PIP_TRUSTSHIM_STORE": str(bundle), "PIP_TRUSTSHIM_STOR": "certifi"}
+    proc = check(venv, home, [index.url], env=env)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stdout.splitlines()[1:3] == [
+        "warning: unknown environment variable PIP_TRUSTSHIM_STOR, ignored; did you mean "
+        "'PIP_TRUSTSHIM_STORE'?",
+        f"warning: {bundle} is writable by group or others: whoever can write it decides "
+        "what pip trusts",
+    ]
+    code, report = check_json(venv, home, [index.url], env=env)
+    assert len(report["warnings"]) == 2 and "PIP_TRUSTSHIM_STOR" in report["warnings"][0]
