@@ -25,7 +25,7 @@ from typing import Any, Callable, Dict, List, Optional, TextIO, Tuple
 
 from . import certs, exitcodes, hosts, links, pipsession, probe, status
 from .atomic import WriteError, write_atomically
-from .checkreport import Report, Result, Verdict, bare, render, to_json
+from .checkreport import Report, Result, Verdict, bare, redacted, render, to_json
 from .errors import ShimError
 from .settings import STORE_WORDS, Bundle, Setting, Settings, expand
 from .stores import Named, load_bundle, store_context
@@ -226,7 +226,7 @@ class Checker:
 
     def missing(self, result: Result, index: str) -> Result:
         """A project page that is not there: is the index itself there?"""
-        page, response = self.fetch(index, "index-page", {"Accept": links.ACCEPT})
+        page, response = self.fetch(index, "index", {"Accept": links.ACCEPT})
         if response is not None:
             response.close()
         if response is not None and 200 <= response.status_code < 300:
@@ -236,7 +236,8 @@ class Checker:
             )
             return result
         answer = f"HTTP {page.status}" if page.status else page.reason
-        detail = f"no project '{self.package}', and the index page {index} answered: {answer}"
+        shown = redacted(index)
+        detail = f"no project '{self.package}', and the index page {shown} answered: {answer}"
         result.fail("not found", detail, ["check the index URL"])
         return result
 

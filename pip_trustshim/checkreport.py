@@ -41,7 +41,7 @@ class Result:
     """One request ``check`` made, and what it found."""
 
     url: str
-    #: "index" (a project page), "index-page", "find-links" or "files"
+    #: "index" (an index's project page), "find-links" or "files"
     kind: str
     result: str = "ok"  # "ok", "fail" or "skip"
     status: Optional[int] = None

@@ -302,6 +302,11 @@ def test_default_package_on_an_index_without_it(
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert f"FAIL  {wrong}pip/ 404: not found" in proc.stdout
     assert f"(no project 'pip', and the index page {wrong} answered: HTTP 404)" in proc.stdout
+    # a password in the URL is never shown, in the line or in the words under it
+    with_password = wrong.replace("https://", "https://me:s3cret@")
+    proc = check(venv, home, [with_password], env=env)
+    assert proc.returncode == 1 and "s3cret" not in proc.stdout, proc.stdout
+    assert proc.stdout.count("https://me:****@localhost:") == 2
     # a project given that no index has: pip download would not find it
     proc = check(venv, home, ["--package", "nothing-here", index.url], env=env)
     assert proc.returncode == 1, proc.stdout + proc.stderr
