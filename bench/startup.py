@@ -32,12 +32,19 @@ scratch (``lib.venvs.scrubbed_env``):
   pypiserver), shim on with the proxy's CA as its store against shim off with
   ``--cert proxy-ca.pem``. Skipped, with the reason, where squid or nginx is
   not installed (``--no-squid`` skips it anyway).
+* **scale**: the same ``pip download``, shim on, with a 10,000-entry
+  ``host-ca`` table naming five files (one entry for the index, the last):
+  in pip.conf, against a pip.conf of the same size whose extra lines sit in
+  a section nothing reads (pip itself pays for reading a long file); and in
+  ``PIP_TRUSTSHIM_HOST_CA``, against no table. Then ``pip-trustshim status``
+  and ``check URL`` with the pip.conf table, timed alone (budget 1 s each).
 
 It prints wall-clock medians, their ratio with a bootstrap 95% interval over
 the pairs, the interquartile ranges, and the ratio of the children's median
 CPU times (user + system: a cross-check that other load on the machine
 disturbs less). It exits 1 when a wall-clock ratio of medians is over its
-budget (startup 1.02, pip 1.03) or the hook imported anything at startup,
+budget (startup 1.02, pip 1.03, scale 1.02), a command with the large table
+takes more than its budget (1 s), or the hook imported anything at startup,
 2 when nothing could be measured (none of the chosen CPythons found).
 
 ``--python 3.14`` (repeatable) measures only those interpreters; small
@@ -79,6 +86,9 @@ PEER = "pip-system-certs==5.3"
 PEER_TARGET = ("3.13", "26.3")  # pip-system-certs 5.x needs pip >= 24.2
 STARTUP_BUDGET, STARTUP_GOAL = 1.02, 1.01
 PIP_BUDGET, PIP_GOAL = 1.03, 1.01
+SCALE_BUDGET = 1.02
+SCALE_ENTRIES = 10000
+COMMAND_BUDGET = 1.0  # seconds: status and check with the large table
 INF = float("inf")  # budget of a reference line: never judged
 HOOK = "_pip_trustshim_boot"
 FLOOR = "_bench_floor"  # the empty module the floor twin's .pth imports
@@ -384,6 +394,103 @@ def start_squid(home: Path, stack: contextlib.ExitStack) -> Optional[Components]
         return None
 
 
+def large_tables(home: Path, ca: Path, index_port: int) -> Tuple[str, str, str]:
+    """The 10,000-entry table as pip.conf text, the same text with the table in a section
+    nothing reads (the baseline), and the table as an environment value.
+
+    The entries name five copies of ``ca`` (``~/a`` to ``~/e``); one, the
+    last, is the index's own. The environment value stays under Linux's limit
+    of 128 KiB for one variable (short names, ``~/`` paths).
+    """
+    files = []
+    for name in "abcde":
+        shutil.copyfile(ca, home / name)
+        files.append(home / name)
+    rows = [
+        (f"build{n}.corp.example:{8000 + n % 1000}", files[n % 5]) for n in range(SCALE_ENTRIES - 1)
+    ]
+    rows.append((f"localhost:{index_port}", files[0]))
+    table = "\n    ".join(f"{host} {path}" for host, path in rows)
+    head = f"[global]\ncert = {ca}\n\n[trustshim]\nenabled = yes\nstore = {ca}\n"
+    conf = f"{head}host-ca =\n    {table}\n"
+    unread = f"{head}\n[unread]\nhost-ca =\n    {table}\n"
+    short = [f"h{n}.t ~/{'abcde'[n % 5]}" for n in range(SCALE_ENTRIES - 1)]
+    environ = ";".join([*short, f"localhost:{index_port} ~/a"])
+    return conf, unread, environ
+
+
+def bench_scale(
+    version: str, shim: Venv, home: Path, pairs: int
+) -> Tuple[List[Comparison], List[Tuple[str, float]]]:
+    """``pip download`` with a 10,000-entry ``host-ca`` table against a like-for-like
+    baseline (pip.conf, then the environment); then ``status`` and ``check`` with it.
+
+    Returns the comparisons, and each command's median wall-clock seconds.
+    """
+    pki = make_pki(home / "pki")
+    dists = home / "dists"
+    make_wheel(dists, "tinypkg", "1.0")
+    dest = home / "dl"
+    xdg = home / "xdg"  # no /etc/xdg/pip/pip.conf; /etc/pip.conf's cert is overridden
+    xdg.mkdir(exist_ok=True)
+
+    def clean() -> None:
+        shutil.rmtree(dest, ignore_errors=True)
+
+    with TlsIndex(pki, dists) as index:
+        conf, unread, environ = large_tables(home, pki.ca_pem, index.port)
+        files = {"table": home / "table.conf", "unread": home / "unread.conf"}
+        files["table"].write_text(conf)
+        files["unread"].write_text(unread)
+        argv = [str(shim.python), "-m", "pip", "download", "--no-deps", "--no-cache-dir"]
+        argv += ["--index-url", index.url, "-d", str(dest), "tinypkg"]
+        on = {"PIP_TRUSTSHIM": "1", "PIP_TRUSTSHIM_STORE": str(pki.ca_pem)}
+        xdg_env = {"XDG_CONFIG_DIRS": str(xdg)}
+        arms = {
+            name: (argv, scrubbed_env(shim.bin, home, str(path), xdg_env))
+            for name, path in files.items()
+        }
+        arms["env-table"] = (
+            argv,
+            scrubbed_env(shim.bin, home, extra={**on, "PIP_TRUSTSHIM_HOST_CA": environ}),
+        )
+        arms["env-none"] = (argv, scrubbed_env(shim.bin, home, extra=on))
+        times = paired(pairs, 2, arms, home / "scale.log", before=clean)
+        commands = {
+            "status": ["status"],
+            "check": ["check", index.url],
+        }
+        seconds = []
+        for name, args in commands.items():
+            for table in ("table", "unread"):
+                env = scrubbed_env(shim.bin, home, str(files[table]), xdg_env)
+                argv = [str(shim.python), "-m", "pip_trustshim", *args]
+                walls = [timed(argv, env, home / "command.log")[0] for _ in range(pairs // 3 + 1)]
+                label = f"{name} {version}, " + (
+                    f"{SCALE_ENTRIES:,} host-ca entries in pip.conf"
+                    if table == "table"
+                    else "the same pip.conf, table unread (ref)"
+                )
+                seconds.append((label, statistics.median(walls)))
+    entries = f"{SCALE_ENTRIES:,} host-ca entries"
+    return [
+        compare(
+            f"pip {version} {entries} in pip.conf vs unread",
+            times["table"],
+            times["unread"],
+            SCALE_BUDGET,
+            SCALE_BUDGET,
+        ),
+        compare(
+            f"pip {version} {entries} in the environment vs none",
+            times["env-table"],
+            times["env-none"],
+            SCALE_BUDGET,
+            SCALE_BUDGET,
+        ),
+    ], seconds
+
+
 # ------------------------------------------------------------ importtime
 
 
@@ -465,8 +572,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--no-pip", action="store_true", help="skip the pip download runs")
     parser.add_argument("--squid-pairs", type=int, default=30, help="pip-through-squid pairs")
     parser.add_argument("--no-squid", action="store_true", help="skip pip through squid")
+    parser.add_argument("--scale-pairs", type=int, default=30, help="large-table pairs")
+    parser.add_argument("--no-scale", action="store_true", help="skip the large-table runs")
     parser.add_argument(
         "--no-startup", action="store_true", help="skip the start-up runs (and importtime)"
+    )
+    parser.add_argument(
+        "--only-scale", action="store_true", help="only the large-table runs (no startup, no pip)"
     )
     args = parser.parse_args(argv)
 
@@ -482,12 +594,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     )
     results: List[Comparison] = []
     notes: List[str] = []
+    commands: List[str] = []
     healthy = True
     with tempfile.TemporaryDirectory(
         prefix="trustshim-bench-"
     ) as tmp, contextlib.ExitStack() as stack:
         home = Path(tmp)
-        squid = None if args.no_squid else start_squid(home, stack)
+        squid = None if args.no_squid or args.only_scale else start_squid(home, stack)
         for version, pip in TARGETS:
             if args.python and version not in args.python:
                 continue
@@ -500,22 +613,35 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                 continue
             notes.append(f"CPython {version}: {python}, pip {pip}")
             venvs = startup_venvs(version, pip, wheel, home)
-            if not args.no_startup:
+            if not (args.no_startup or args.only_scale):
                 lines, ok = check_importtime(version, venvs["shim"], venvs["base"], home)
                 notes.extend(lines)
                 healthy = healthy and ok
                 results.extend(bench_startup(version, venvs, home, args.pairs, args.warmup))
-            if not args.no_peer and (version, pip) == PEER_TARGET:
+            if not args.only_scale and not args.no_peer and (version, pip) == PEER_TARGET:
                 peer = peer_venv(version, pip)
                 results.append(bench_peer(version, peer, venvs["base"], home, args.peer_pairs))
-            if not args.no_pip:
+            if not args.only_scale and not args.no_pip:
                 results += bench_pip(version, venvs["shim"], home, args.pip_pairs)
             if squid is not None:
                 results.append(bench_squid(version, venvs["shim"], home, squid, args.squid_pairs))
+            if not args.no_scale:
+                found, seconds = bench_scale(version, venvs["shim"], home, args.scale_pairs)
+                results += found
+                for label, median in seconds:
+                    judged = "(ref)" not in label
+                    verdict = "ok" if median <= COMMAND_BUDGET else "OVER BUDGET"
+                    commands.append(
+                        f"{label:<60} median {median:.3f}s"
+                        + (f"  budget {COMMAND_BUDGET:.0f}s: {verdict}" if judged else "")
+                    )
+                    healthy = healthy and (not judged or median <= COMMAND_BUDGET)
     for note in notes:
         print(note)
     for result in results:
         print(result.line())
+    for command in commands:
+        print(command)
     print(f"load average at the end {os.getloadavg()[0]:.2f}")
     if not results:
         return 2

@@ -4,8 +4,9 @@ A ``Result`` per request (the URL, the answer or the reason there was none,
 the hints, and for a refused certificate the chain and each store's
 verdict), a ``Report`` of them all, and their two renderings: text, every
 line escaped (``errors.escape``: a server's words and a user's paths may
-hold control characters), and the ``--json`` object of schema 1 (``check.schema.json``,
-docs/cli.md). A password in a URL is shown as ``****``.
+hold control characters), and the ``--json`` object of schema 1
+(``docs/schemas/check.schema.json``, docs/cli.md). A password in a URL is
+shown as ``****``.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any, Dict, List, Optional
 from . import certs
 from .errors import escape
 
-#: the version of the ``--json`` output (``pip_trustshim/check.schema.json``)
+#: the version of the ``--json`` output (``docs/schemas/check.schema.json``)
 SCHEMA = 1
 
 
@@ -190,7 +191,7 @@ def chain_lines(chain: List[bytes], sender: str) -> List[str]:
 
 
 def to_json(report: Report) -> Dict[str, Any]:
-    """The ``--json`` report, schema 1 (``check.schema.json``, docs/cli.md)."""
+    """The ``--json`` report, schema 1 (docs/schemas/check.schema.json, docs/cli.md)."""
     return {
         "schema": SCHEMA,
         "ok": report.ok,

@@ -212,7 +212,8 @@ def _add_enable(commands: Any) -> None:
         "when given) into pip's configuration file at one level, as 'pip config set'\n"
         "would, keeping the rest of the file as it is. Every value is checked first: a\n"
         "bad one is refused and nothing is written. Paths are written absolute.\n"
-        "Settings not given are left as they are.",
+        "Settings not given are left as they are. A file that already says this is not\n"
+        'written again (--json: "changed": false); the exit status does not depend on it.',
     )
     sub.add_argument(
         "--store", metavar="S", help="'system', 'certifi', or a PEM file or hashed directory"
@@ -243,7 +244,22 @@ def _add_enable(commands: Any) -> None:
         help="present PATH (certificate and key) to HOST only (repeatable; replaces the table)",
     )
     _add_level(sub)
+    _add_outputs(sub)
     sub.set_defaults(run=_run_enable)
+
+
+def _add_outputs(sub: Any) -> None:
+    sub.add_argument(
+        "--dry-run",
+        dest="dry_run",
+        action="store_true",
+        help="print the change as a unified diff of the file and write nothing",
+    )
+    sub.add_argument(
+        "--json",
+        action="store_true",
+        help="print one JSON object (schema 1) saying whether anything changed",
+    )
 
 
 def _run_enable(args: argparse.Namespace) -> int:
@@ -254,8 +270,7 @@ def _run_enable(args: argparse.Namespace) -> int:
         list(args.extra_ca),
         list(args.host_ca),
         list(args.host_client_cert),
-        args.level,
-        sys.stdout,
+        configure.Request("enable", args.level, sys.stdout, args.dry_run, args.json),
     )
 
 
@@ -265,18 +280,26 @@ def _add_disable(commands: Any) -> None:
         "disable",
         "switch the shim off in pip's configuration",
         "Remove 'enabled' from [trustshim] in pip's configuration file at one level, as\n"
-        "'pip config unset trustshim.enabled' would. Nothing else is changed: store and\n"
-        "extra-ca stay, so 'enable' brings them back. Warns (exit 1) when the shim is\n"
-        "still on through another file or PIP_TRUSTSHIM.",
+        "'pip config unset trustshim.enabled' would. Nothing else is changed: store,\n"
+        "extra-ca, host-ca and host-client-cert stay, so 'enable' brings them back (a\n"
+        "[trustshim] section left empty, without comments, is removed). Warns (exit 1)\n"
+        "when the shim is still on through another file or PIP_TRUSTSHIM.\n"
+        "\n"
+        "Mind the level: the user file (the default) is read by every environment of\n"
+        "this user, so 'disable' switches the shim off for all of them; the global file\n"
+        "for every user. For one environment only, set PIP_TRUSTSHIM=0 there.",
     )
     _add_level(sub)
+    _add_outputs(sub)
     sub.set_defaults(run=_run_disable)
 
 
 def _run_disable(args: argparse.Namespace) -> int:
     from . import configure
 
-    return configure.disable(args.level, sys.stdout)
+    return configure.disable(
+        configure.Request("disable", args.level, sys.stdout, args.dry_run, args.json)
+    )
 
 
 def _add_export(commands: Any) -> None:

@@ -8,7 +8,11 @@ byte (comments, other sections, line endings, a UTF-8 byte order mark). The
 new text must read back through ``configparser.RawConfigParser()``, exactly as
 pip reads it, with the requested values and everything else as it was; it is
 then written atomically (``atomic``), keeping the file's mode and owner.
-Anything that fails leaves the original untouched.
+Anything that fails leaves the original untouched. The read, edit and write
+happen holding the file's lock (``lock``), so edits at once never lose one
+another's change; a file that already says what is asked is not written.
+A dry run returns the edit without writing it (``Edited.diff``), and a
+section the edit leaves empty (no key, no comment) is removed.
 
 Keys are matched as pip matches them: case-insensitively, ``-`` and ``_``
 alike, a leading ``--`` ignored (``extra_ca``, ``Extra-CA`` and ``extra-ca``
@@ -23,13 +27,15 @@ Standard library only.
 from __future__ import annotations
 
 import configparser
+import difflib
 import io
 import locale
 import os
 import re
 from dataclasses import dataclass, field
-from typing import Dict, List, Mapping, Optional, Tuple, Union
+from typing import Dict, List, Mapping, Optional, Set, Tuple, Union
 
+from . import lock
 from .atomic import WriteError, describe, through_link, write_atomically
 
 __all__ = [
@@ -39,6 +45,8 @@ __all__ = [
     "edit_text",
     "normalize_key",
     "read_back_value",
+    "read_section",
+    "unified_diff",
 ]
 
 BOM = b"\xef\xbb\xbf"
@@ -47,6 +55,8 @@ CONTINUATION_INDENT = "    "
 
 # configparser reads a file in universal-newlines mode: only these end a line.
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
+# diff and patch end a line at "\n" only.
+_DIFF_LINE = re.compile(r"[^\n]*\n|[^\n]+\Z")
 _SECTCRE = configparser.RawConfigParser.SECTCRE
 _OPTCRE = configparser.RawConfigParser.OPTCRE
 _NONSPACECRE = configparser.RawConfigParser.NONSPACECRE
@@ -70,6 +80,19 @@ class Edited:
     #: the file starts with a UTF-8 byte order mark (kept as it was); pip
     #: decodes with the locale's encoding and cannot read such a file
     bom: bool = False
+    #: the file's text before and after the edit (decoded, without the mark)
+    before: str = field(default="", compare=False, repr=False)
+    after: str = field(default="", compare=False, repr=False)
+    #: the file existed before the edit
+    existed: bool = field(default=True, compare=False)
+    #: the encoding the text was read and is written in (the locale's, as pip's)
+    encoding: str = field(default="utf-8", compare=False, repr=False)
+
+    def diff(self) -> str:
+        """The edit as a unified diff (empty when nothing changed); see :func:`unified_diff`."""
+        mark = "\ufeff" if self.bom else ""
+        old_name = self.path if self.existed else os.devnull
+        return unified_diff(mark + self.before, mark + self.after, old_name, self.path)
 
 
 @dataclass
@@ -91,42 +114,78 @@ class _Section:
     entries: List[_Entry] = field(default_factory=list)
     #: the first header or key line after the header, if any
     next_line: Optional[int] = None
+    #: the line after the section: the next section's header, or the end of the file
+    end: int = 0
 
 
 def edit_section(
     path: Union[str, os.PathLike[str]],
     section: str,
     values: Mapping[str, Optional[str]],
+    dry_run: bool = False,
 ) -> Edited:
     """Set (str) or remove (None) keys of ``[section]`` in the file at ``path``.
 
     A missing file and its missing directories are created; a symlink is
     followed and its target edited. Raises :class:`ConfigFileError`, having
     written nothing, when the file is one pip cannot read, when the edit would
-    not read back as asked, or when the file cannot be written.
+    not read back as asked, or when the file cannot be written. With
+    ``dry_run`` nothing is written: the result says what would be.
+
+    The whole read, edit and write is done holding the file's lock
+    (``lock.exclusive``), so two edits at once never lose either's change.
+    A file that already says what is asked is neither locked nor written.
     """
     given = os.fspath(path)
     target, link = through_link(given)
+    edited = _planned(target, link, section, values)
+    if dry_run or not edited.changed:
+        return edited
+    directory = os.path.dirname(os.path.abspath(target))
+    try:
+        os.makedirs(directory, exist_ok=True)
+    except OSError as error:
+        raise ConfigFileError(
+            f"{target}: cannot create its folder {directory}: {describe(error)}; "
+            "nothing was written"
+        ) from None
+    try:
+        with lock.exclusive(target):
+            edited = _planned(target, link, section, values)  # as it is now, under the lock
+            if edited.changed:
+                _write(edited)
+    except lock.LockError as error:
+        raise ConfigFileError(f"{target}: {error}; nothing was written") from None
+    return edited
+
+
+def _planned(
+    target: str, link: Optional[str], section: str, values: Mapping[str, Optional[str]]
+) -> Edited:
+    """What editing ``target`` now would write (nothing is written)."""
     data = _read_file(target)
     bom = data.startswith(BOM)
     body = data[len(BOM) :] if bom else data
     encoding = locale.getpreferredencoding(False)
     text = _decode(body, encoding, target)
     new_text = edit_text(text, section, values, name=target)
-    if new_text == text:
-        return Edited(target, link, changed=False, bom=bom)
+    existed = os.path.lexists(target)
+    return Edited(target, link, new_text != text, bom, text, new_text, existed, encoding)
+
+
+def _write(edited: Edited) -> None:
+    """Replace the file with ``edited.after``, atomically."""
     try:
-        new_body = new_text.encode(encoding)
+        new_body = edited.after.encode(edited.encoding)
     except UnicodeEncodeError as error:
         raise ConfigFileError(
-            f"{target}: the new values cannot be written in {encoding}: {error.reason}; "
-            "nothing was written"
+            f"{edited.path}: the new values cannot be written in {edited.encoding}: "
+            f"{error.reason}; nothing was written"
         ) from None
     try:
-        write_atomically(target, (BOM if bom else b"") + new_body)
+        write_atomically(edited.path, (BOM if edited.bom else b"") + new_body)
     except WriteError as error:
         raise ConfigFileError(str(error)) from None
-    return Edited(target, link, changed=True, bom=bom)
 
 
 def edit_text(
@@ -145,6 +204,13 @@ def edit_text(
     lines = _LINE.findall(text)
     newline = next((line[len(line.rstrip("\r\n")) :] for line in lines), "\n") or "\n"
     target = _scan(lines, section, name)
+    if target is not None and _emptied(lines, target, section, values):
+        new_text = "".join(lines[: target.header] + lines[target.end :])
+        try:
+            _check_result(old, new_text, section, values, name)
+            return new_text
+        except ConfigFileError:
+            pass  # the next header would continue the value before: keep this one
     if target is None:
         new_lines = _appended_section(lines, section, values, newline)
     else:
@@ -152,6 +218,31 @@ def edit_text(
     new_text = "".join(new_lines)
     _check_result(old, new_text, section, values, name)
     return new_text
+
+
+def unified_diff(before: str, after: str, old_name: str, new_name: str) -> str:
+    """The change from ``before`` to ``after`` as a unified diff, as ``diff -u`` writes it.
+
+    Lines are split at ``\\n`` only, as ``diff`` and ``patch`` split them (a
+    CRLF line keeps its ``\\r``); a last line without a line break is
+    followed by ``\\ No newline at end of file``. Three lines of context;
+    empty when the texts are equal.
+    """
+    if before == after:
+        return ""
+    old, new = _DIFF_LINE.findall(before), _DIFF_LINE.findall(after)
+    out = []
+    for line in difflib.unified_diff(old, new, old_name, new_name):
+        out.append(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n")
+    return "".join(out)
+
+
+def read_section(text: str, section: str) -> Optional[Dict[str, str]]:
+    """``[section]`` of a configuration ``text`` as pip reads it (keys normalized), or None."""
+    parser = _parse(text, "<text>", "pip cannot read this text")
+    if not parser.has_section(section):
+        return None
+    return {normalize_key(key): value for key, value in parser.items(section)}
 
 
 def normalize_key(key: str) -> str:
@@ -273,9 +364,11 @@ def _scan(lines: List[str], section: str, name: str) -> Optional[_Section]:
             target.next_line = index
         header = _SECTCRE.match(value)
         if header:
+            if in_target and target is not None:
+                target.end = index
             in_target = header.group("header") == section
             if in_target and target is None:
-                target = _Section(index, line[:indent])
+                target = _Section(index, line[:indent], end=len(lines))
             entry = None
             continue
         option = _OPTCRE.match(value)
@@ -291,6 +384,31 @@ def _clean(line: str) -> str:
     """The line as configparser sees it: stripped, and empty for a comment."""
     value = line.strip()
     return "" if value.startswith(_COMMENT_PREFIXES) else value
+
+
+def _emptied(
+    lines: List[str], target: _Section, section: str, values: Mapping[str, Optional[str]]
+) -> bool:
+    """Whether the edit removes every entry of ``target`` and the section holds nothing else.
+
+    Nothing else: no comment line (in the section or after its header on the
+    same line), only blank lines. Such a section is removed whole, header
+    included, unless that would change how pip reads the rest (an indented
+    header after it would become part of the value before it); one that holds
+    a comment is kept, comments and all.
+    """
+    removed = {normalize_key(key) for key, value in values.items() if value is None}
+    if not target.entries or any(value is not None for value in values.values()):
+        return False
+    if any(entry.key not in removed for entry in target.entries):
+        return False
+    if lines[target.header].strip() != f"[{section}]":
+        return False
+    inside: Set[int] = set()
+    for entry in target.entries:
+        inside.update(range(entry.start, entry.end + 1))
+    rest = [lines[i] for i in range(target.header + 1, target.end) if i not in inside]
+    return all(not line.strip() for line in rest)
 
 
 def _edited_lines(

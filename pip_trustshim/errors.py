@@ -16,7 +16,7 @@ class ShimError(Exception):
     """A problem reported as one line, after which nothing is done."""
 
 
-def escape(text: str) -> str:
+def escape(text: str, keep: str = "") -> str:
     """``text`` with every character that is not printable written as an escape.
 
     C0 and C1 controls (ESC, CR, LF, TAB...), DEL, the Unicode line and
@@ -24,11 +24,14 @@ def escape(text: str) -> str:
     anything else Python does not consider printable become ``\\x1b``,
     ``\\r``, ``\\u202e``...: such a character in a path could otherwise move
     the cursor, recolour, overwrite or forge lines on a terminal. Letters of
-    every script, and spaces, stay as they are.
+    every script, and spaces, stay as they are, and so do the characters in
+    ``keep`` (a diff's own line ends, say).
     """
     if text.isprintable():
         return text
-    return "".join(char if char.isprintable() else repr(char)[1:-1] for char in text)
+    return "".join(
+        char if char.isprintable() or char in keep else repr(char)[1:-1] for char in text
+    )
 
 
 def bad_value(name: str, value: str, source: str, problem: str) -> ShimError:

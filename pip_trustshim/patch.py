@@ -147,10 +147,13 @@ def tell(trust: Trust, bundles: Tuple[Bundle, ...]) -> None:
     if _told:
         return
     _told = True
+    logger = logging.getLogger("pip_trustshim")
+    if not logger.isEnabledFor(VERBOSE):
+        return  # not described at all: a large host table costs nothing here
     lines = ["pip-trustshim is on; the trust it applies, each part with where it came from:"]
     lines += [f"  {line}" for line in trust.describe(bundles)]
     lines += [f"  warning: {warning}" for warning in trust.settings.unknown]
-    logging.getLogger("pip_trustshim").log(VERBOSE, "\n".join(map(escape, lines)))
+    logger.log(VERBOSE, "\n".join(map(escape, lines)))
 
 
 def pip_options() -> Any:

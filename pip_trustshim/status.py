@@ -21,6 +21,9 @@ from .errors import escape
 if TYPE_CHECKING:
     from .trust import PipView
 
+#: the version of the ``--json`` report (docs/schemas/status.schema.json): new keys
+#: may be added within a version; a key removed, renamed or changed in meaning bumps it
+SCHEMA = 1
 PTH = "pip_trustshim.pth"
 BOOT = "_pip_trustshim_boot"
 #: the package's modules a patched pip imports (the rest serve the command line)
@@ -38,6 +41,7 @@ HEADLINES = {
 def collect() -> Dict[str, Any]:
     """Everything ``status`` reports, JSON-ready."""
     report: Dict[str, Any] = {
+        "schema": SCHEMA,
         "shim": "error",
         "error": None,
         "settings": {},
@@ -61,6 +65,7 @@ def collect() -> Dict[str, Any]:
             {
                 "setting": t.setting.name,
                 "host": e.pattern.shown(),
+                "written": e.pattern.written,
                 "path": e.path,
                 "source": e.setting.source,
             }
@@ -146,7 +151,7 @@ def client_cert_cautions(view: PipView) -> List[str]:
             proxy_port = parts.port or (443 if parts.scheme == "https" else 80)
         except ValueError:
             proxy_port = 80
-        if pattern.rank((parts.hostname or "").lower(), proxy_port) is not None:
+        if entry in view.trust.host_client_cert.match(parts.hostname or "", proxy_port):
             continue  # the certificate is for the proxy itself
         cautions.append(
             f"host-client-cert {pattern.shown()}: pip reaches it through the proxy "
@@ -264,8 +269,10 @@ def render(report: Dict[str, Any]) -> str:
         lines.append(f"  {name + ':':10} {value}  [{setting['source']}]")
     lines += [f"  extra CA file: {path}" for path in report["extra_ca"]]
     for entry in report["hosts"]:
-        name = entry["setting"]
-        lines.append(f"  {name}: {entry['host']} -> {entry['path']}  [{entry['source']}]")
+        name, host = entry["setting"], entry["host"]
+        if entry["written"] != host:
+            host += f" (written {entry['written']!r})"
+        lines.append(f"  {name}: {host} -> {entry['path']}  [{entry['source']}]")
     if not report["hosts"]:
         lines.append("  per-host entries: none (no host-ca, no host-client-cert)")
     for bundle in report["pip_bundles"]:

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, List, Optional, Protocol, Tuple, TypeVar
 
 from .errors import ShimError
-from .settings import Setting, expand
+from .settings import STORE_WORDS, Setting, expand
 
 PYTHON = (sys.version_info[0], sys.version_info[1])
 _HASHED_NAME = re.compile(r"^[0-9a-fA-F]{8}\.r?[0-9]+$")
@@ -127,9 +127,20 @@ def store_context(store: Setting, template: Optional[Template] = None) -> ssl.SS
     else:
         path = expand(store.value)
         if file_kind(path) == "missing":
-            raise store.error("neither 'system', 'certifi' nor an existing file or directory")
+            raise store.error(
+                "neither 'system', 'certifi' nor an existing file or directory"
+                + did_you_mean(store.value)
+            )
         load_bundle(context, path, store, store.value)
     return context
+
+
+def did_you_mean(value: str) -> str:
+    """``; did you mean 'system'?`` for a store word mistyped (``sytem``, ``Certifi``), or ""."""
+    import difflib  # only on this error's road: pip's start-up never pays for it
+
+    close = difflib.get_close_matches(value.strip().lower(), STORE_WORDS, n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""
 
 
 def certifi_bundle(store: Setting) -> str:

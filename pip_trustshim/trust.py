@@ -88,11 +88,12 @@ class Trust:
         check_table(self.host_client_cert)
 
     def load_entries(self) -> None:
-        """Load every per-host entry's file as a connection would (the command line
-        checks them all; pip loads an entry when it first connects to its host)."""
+        """Load every per-host entry's file as a connection would, each file once (the
+        command line checks them all; pip loads one when it first connects to its host)."""
         self.check_entries()
-        for entry in (*self.host_ca.entries, *self.host_client_cert.entries):
-            load_entry(entry)
+        for table in (self.host_ca, self.host_client_cert):
+            for entry in table.files().values():
+                load_entry(entry)
 
     def choose(self, host: Optional[str], port: Optional[int]) -> Choice:
         """The entries that decide a connection to ``host:port``."""
@@ -188,15 +189,14 @@ class _PipClientCert:
 
 
 def check_table(table: hosts.Table) -> None:
-    """Refuse an entry whose file is missing, empty or not a file (nothing is read),
-    and a second client certificate for one host."""
+    """Refuse a second client certificate for one host, and an entry whose file is
+    missing, empty or not a file (each file once; nothing is read)."""
     client = table.setting.name == "host-client-cert"
-    seen = set()
-    for entry in table.entries:
-        if client and entry.pattern in seen:
-            problem = f"a second client certificate for {entry.pattern.shown()}"
-            raise entry.error(problem + ": a connection presents one")
-        seen.add(entry.pattern)
+    twice = table.repeated() if client else None
+    if twice is not None:
+        problem = f"a second client certificate for {twice.pattern.shown()}"
+        raise twice.error(problem + ": a connection presents one")
+    for entry in table.files().values():
         _check_path(entry, directory_ok=not client)
 
 

@@ -101,6 +101,7 @@ def status_json(
 def test_status_json_defaults_and_install(venv: Venv, home: Path) -> None:
     report = status_json(venv, home)
     assert set(report) == {
+        "schema",
         "shim",
         "error",
         "settings",
@@ -112,6 +113,7 @@ def test_status_json_defaults_and_install(venv: Venv, home: Path) -> None:
         "python",
         "hook",
     }
+    assert report["schema"] == 1
     assert report["shim"] == "off" and report["error"] is None and report["warnings"] == []
     assert report["settings"] == {
         "enabled": {"value": "off", "source": "default"},
@@ -219,6 +221,7 @@ def test_enable_disable_round_trip(venv: Venv, home: Path, index: TlsIndex, pki:
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert f"wrote trustshim.store = {pki.ca_pem} to {user} (user)" in proc.stdout
     assert "pip-trustshim is now on for pip" in proc.stdout
+    assert proc.stdout.endswith("\nrun `pip-trustshim check` to test it\n")
     assert pip_config_get(venv, home, "trustshim.enabled").stdout.strip() == "yes"
     assert pip_config_get(venv, home, "trustshim.store").stdout.strip() == str(pki.ca_pem)
     proc = download(venv, home, index.url)
@@ -228,6 +231,7 @@ def test_enable_disable_round_trip(venv: Venv, home: Path, index: TlsIndex, pki:
     proc = user_cli(venv, home, ["disable"])
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert f"removed trustshim.enabled from {user} (user)" in proc.stdout
+    assert proc.stdout.endswith(DISABLE_NOTE.format(who="every environment of this user"))
     assert pip_config_get(venv, home, "trustshim.enabled").returncode != 0
     assert pip_config_get(venv, home, "trustshim.store").stdout.strip() == str(pki.ca_pem)
     proc = download(venv, home, index.url)
@@ -244,6 +248,59 @@ def test_enable_extra_ca_with_certifi(venv: Venv, home: Path, index: TlsIndex, p
     assert proc.returncode == 0, proc.stdout + proc.stderr
     proc = user_cli(venv, home, ["check", index.url])
     assert proc.returncode == 0 and proc.stdout.startswith("pip-trustshim is on\n"), proc.stdout
+
+
+DISABLE_NOTE = (
+    "note: {who} reads this file: the shim is now off in all of them, unless another "
+    "setting switches it on there (to switch it off in one environment only, set "
+    "PIP_TRUSTSHIM=0 there)\n"
+)
+
+
+@pytest.mark.parametrize("typed, meant", [("sytem", "system"), ("Certifi", "certifi")])
+def test_enable_suggests_the_store_word_meant(
+    venv: Venv, home: Path, typed: str, meant: str
+) -> None:
+    """A mistyped word is shown as typed (not as a path made absolute), with a suggestion."""
+    proc = user_cli(venv, home, ["enable", "--store", typed])
+    assert one_error_line(proc, 2) == (
+        f"pip-trustshim: trustshim.store = '{typed}' (from --store): neither 'system', "
+        f"'certifi' nor an existing file or directory; did you mean '{meant}'?"
+    )
+    # the same word in a setting: pip and status say it too
+    report = status_json(venv, home, env={"PIP_TRUSTSHIM_STORE": typed})
+    assert report["error"].endswith(f"; did you mean '{meant}'?")
+    assert not (home / ".config").exists()
+
+
+def test_disable_removes_the_section_it_emptied(venv: Venv, home: Path) -> None:
+    user = home / ".config" / "pip" / "pip.conf"
+    user.parent.mkdir(parents=True)
+    original = "# IT's settings\n[global]\ntimeout = 60\n"
+    user.write_text(original)
+    assert user_cli(venv, home, ["enable"]).returncode == 0
+    assert user.read_text() == original + "[trustshim]\nenabled = yes\n"
+    proc = user_cli(venv, home, ["disable"])
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stdout.startswith(
+        f"removed trustshim.enabled and the [trustshim] section it left empty from {user} (user)\n"
+    )
+    assert user.read_text() == original
+    # a section with a comment in it stays, comment and all
+    user.write_text(original + "[trustshim]\n# for the corp proxy\nenabled = yes\n")
+    proc = user_cli(venv, home, ["disable"])
+    assert f"removed trustshim.enabled from {user} (user)\n" in proc.stdout
+    assert user.read_text() == original + "[trustshim]\n# for the corp proxy\n"
+
+
+def test_disable_warns_that_the_user_level_reaches_every_environment(
+    venv: Venv, home: Path
+) -> None:
+    proc = cli(venv, ["disable", "--help"], home)
+    assert proc.returncode == 0, proc.stderr
+    assert "the user file (the default) is read by every environment of\nthis user" in proc.stdout
+    assert "For one environment only, set PIP_TRUSTSHIM=0 there." in proc.stdout
+    # the note itself: test_enable_disable_round_trip (user), test_enable_site_level (none)
 
 
 def test_enable_refuses_a_bad_store_or_ca(venv: Venv, home: Path, tmp_path: Path) -> None:
@@ -340,7 +397,8 @@ def test_a_failed_write_leaves_the_file_whole(venv: Venv, home: Path) -> None:
     (line,) = proc.stderr.splitlines()
     assert line.startswith("pip-trustshim: nothing written:"), line
     assert user.read_bytes() == before
-    assert sorted(p.name for p in user.parent.iterdir()) == ["pip.conf"]
+    # no temporary file left; the lock file stays (tests/test_lock.py)
+    assert sorted(p.name for p in user.parent.iterdir()) == [".pip.conf.lock", "pip.conf"]
 
 
 def test_enable_warns_when_overridden(venv: Venv, home: Path, pki: Pki) -> None:
@@ -378,6 +436,7 @@ def test_enable_site_level(
     proc = cli(venv, ["disable", "--site"], home, env, no_config_file)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "enabled" not in site.read_text()
+    assert "note:" not in proc.stdout  # the site file is this environment's alone
 
 
 def test_writing_is_refused_when_pip_reads_no_file(venv: Venv, home: Path) -> None:

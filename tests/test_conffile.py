@@ -12,11 +12,12 @@ import io
 import locale
 import os
 import re
+import shutil
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Set, Tuple
 
 import pytest
 from hypothesis import given, settings
@@ -69,7 +70,11 @@ def make(tmp_path: Path, data: bytes, name: str = "pip.conf") -> Path:
 
 
 def entries(directory: Path) -> List[str]:
-    return sorted(os.listdir(directory))
+    """The files in ``directory``, but the lock files an edit leaves (tests/test_lock.py)."""
+    return sorted(name for name in os.listdir(directory) if not LOCK_FILE.fullmatch(name))
+
+
+LOCK_FILE = re.compile(r"\..+\.lock")
 
 
 # --- what is written -----------------------------------------------------------------
@@ -225,6 +230,147 @@ def test_continuation_line_starting_with_a_bracket(tmp_path: Path) -> None:
     assert pip_view(path.read_bytes()) == {
         "trustshim": {"hosts": "\na.example = /a.pem\n[b.example] = /b.pem"}
     }
+
+
+# --- a section the edit empties ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "original",
+    [
+        "",
+        "[global]\ntimeout = 60\n",
+        "# IT's file\n[global]\ntimeout = 60\n\n[install]\nuser = false\n",
+        "[global]\r\ntimeout = 60\r\n",
+    ],
+)
+def test_enable_then_disable_gives_the_file_back(tmp_path: Path, original: str) -> None:
+    """The section ``enable`` added is removed whole when removing its last key empties it."""
+    path = make(tmp_path, original.encode())
+    edit_section(path, "trustshim", {"enabled": "yes"})
+    assert b"[trustshim]" in path.read_bytes()
+    result = edit_section(path, "trustshim", {"enabled": None})
+    assert result.changed and path.read_bytes() == original.encode()
+
+
+def test_emptied_section_goes_with_its_blank_lines(tmp_path: Path) -> None:
+    path = make(tmp_path, b"[global]\na = 1\n\n[trustshim]\n\nenabled = yes\n\n[install]\nb = 2")
+    edit_section(path, "trustshim", {"enabled": None})
+    assert path.read_bytes() == b"[global]\na = 1\n\n[install]\nb = 2"
+
+
+@pytest.mark.parametrize(
+    ("original", "expected"),
+    [
+        # a comment in the section: the section stays, with it
+        (
+            "[trustshim]\n# switched on for the corp proxy\nenabled = yes\n",
+            "[trustshim]\n# switched on for the corp proxy\n",
+        ),
+        ("[trustshim]\nenabled = yes\n; off on Fridays\n", "[trustshim]\n; off on Fridays\n"),
+        # a comment after the header, on its line
+        ("[trustshim] ; mine\nenabled = yes\n", "[trustshim] ; mine\n"),
+        # another key: not emptied
+        ("[trustshim]\nenabled = yes\nstore = certifi\n", "[trustshim]\nstore = certifi\n"),
+        # a comment inside the value goes with the value
+        ("[trustshim]\nenabled =\n  yes\n  # inside\n  on\n[x]\n", "[x]\n"),
+    ],
+)
+def test_section_with_comments_or_keys_is_kept(
+    tmp_path: Path, original: str, expected: str
+) -> None:
+    path = make(tmp_path, original.encode())
+    edit_section(path, "trustshim", {"enabled": None})
+    assert path.read_text() == expected
+
+
+def test_an_empty_section_is_left_alone(tmp_path: Path) -> None:
+    """Not emptied by this edit (nothing was removed): unchanged, not written."""
+    path = make(tmp_path, b"[trustshim]\n[global]\na = 1\n")
+    assert not edit_section(path, "trustshim", {"enabled": None}).changed
+    assert path.read_bytes() == b"[trustshim]\n[global]\na = 1\n"
+
+
+# --- dry run and diff -------------------------------------------------------------------
+
+
+def test_dry_run_writes_nothing_and_says_what_it_would(tmp_path: Path) -> None:
+    path = make(tmp_path, SAMPLE)
+    before = os.stat(path)
+    result = edit_section(path, "trustshim", {"enabled": "yes"}, dry_run=True)
+    assert result.changed and result.before == SAMPLE.decode()
+    assert result.after == SAMPLE.decode().replace("Enabled:no", "enabled = yes")
+    assert path.read_bytes() == SAMPLE
+    assert os.stat(path).st_mtime_ns == before.st_mtime_ns
+    assert os.listdir(tmp_path) == ["pip.conf"]  # not even a lock file
+    assert result.diff() == (
+        f"--- {path}\n"
+        f"+++ {path}\n"
+        "@@ -9,7 +9,7 @@\n"
+        " \n"
+        " [trustshim]\n"
+        "    # indented comment\n"
+        "-Enabled:no\n"
+        "+enabled = yes\n"
+        " extra_ca =\n"
+        "     /etc/a.pem\n"
+        "   # a comment inside the value\n"
+    )
+    edit_section(path, "trustshim", {"enabled": "yes"})
+    assert path.read_bytes().decode() == result.after
+
+
+def test_dry_run_of_a_new_file(tmp_path: Path) -> None:
+    path = tmp_path / "pip" / "pip.conf"
+    result = edit_section(path, "trustshim", {"enabled": "yes"}, dry_run=True)
+    assert result.diff() == (
+        f"--- /dev/null\n+++ {path}\n@@ -0,0 +1,2 @@\n+[trustshim]\n+enabled = yes\n"
+    )
+    assert os.listdir(tmp_path) == []
+
+
+def test_unchanged_file_is_neither_locked_nor_written(tmp_path: Path) -> None:
+    path = make(tmp_path, b"[trustshim]\nenabled = yes\n")
+    result = edit_section(path, "trustshim", {"enabled": "yes"})
+    assert not result.changed and result.diff() == ""
+    assert os.listdir(tmp_path) == ["pip.conf"]
+
+
+DIFF_TEXTS = [
+    "",
+    "a\n",
+    "no line break at the end",
+    "[trustshim]\r\nenabled = no\r\n",
+    "\ufeff[trustshim]\nenabled = no",
+    "one\rtwo\n",
+    "x\n" * 20,
+]
+
+
+@pytest.mark.skipif(shutil.which("patch") is None, reason="needs patch(1)")
+@settings(max_examples=60, deadline=None)
+@given(
+    before=st.sampled_from(DIFF_TEXTS) | st.text("ab\r\n ", max_size=30),
+    after=st.sampled_from(DIFF_TEXTS) | st.text("ab\r\n ", max_size=30),
+)
+def test_patch_applies_the_diff_exactly(
+    tmp_path_factory: pytest.TempPathFactory, before: str, after: str
+) -> None:
+    """What ``--dry-run`` prints, given to patch(1), makes the file that would be written."""
+    directory = tmp_path_factory.mktemp("patch")
+    target = directory / "pip.conf"
+    target.write_bytes(before.encode())
+    diff = conffile.unified_diff(before, after, str(target), str(target))
+    assert (diff == "") == (before == after)
+    if diff:
+        run = subprocess.run(
+            ["patch", "--batch", "--silent", "--posix", str(target)],
+            input=diff.encode(),
+            capture_output=True,
+            timeout=60,
+        )
+        assert run.returncode == 0, (diff, run.stdout, run.stderr)
+    assert target.read_bytes() == after.encode()
 
 
 # --- what is refused, with nothing written ----------------------------------------------
@@ -479,7 +625,44 @@ def cases(draw: Any) -> Tuple[List[Line], str, bool, str, Dict[str, Optional[str
     headers = [text for text, where in lines if where is None and text.lstrip()[:1] == "["]
     present = [text.strip()[1:-1] for text in headers]
     section = draw(st.sampled_from(present * 4 + ["new"]))
+    if draw(st.booleans()):  # remove every key of the section, which may empty it
+        keys = {where[1] for _, where in lines if where is not None and where[0] == section}
+        return lines, newline, last_terminated, section, {key: None for key in keys}
     return lines, newline, last_terminated, section, draw(edits())
+
+
+def emptied_lines(lines: List[Line], section: str, change: Dict[str, Optional[str]]) -> Set[int]:
+    """The lines an edit that empties ``[section]`` removes with it: its header and blanks.
+
+    None are when the section keeps an entry or holds a comment (then it stays).
+    """
+    headers = [
+        i for i, (text, where) in enumerate(lines) if where is None and text.strip()[:1] == "["
+    ]
+    start = next((i for i in headers if lines[i][0].strip() == f"[{section}]"), None)
+    if start is None or any(value is not None for value in change.values()):
+        return set()
+    end = next((i for i in headers if i > start), len(lines))
+    span = range(start + 1, end)
+    removed = {conffile.normalize_key(key) for key in change}
+    keys = {lines[i][1][1] for i in span if lines[i][1] is not None}  # type: ignore[index]
+    rest = [i for i in span if lines[i][1] is None]
+    if not keys or not keys <= removed or any(lines[i][0].strip() for i in rest):
+        return set()
+    return {start, *rest}
+
+
+def reads_the_same_without(
+    text: str, removed: Set[int], view: Dict[str, Dict[str, str]], section: str
+) -> bool:
+    """Whether pip reads ``text`` without the lines ``removed`` as ``view`` without ``section``."""
+    lines = re.findall(r".*\n|.+\Z", text)
+    shorter = "".join(line for number, line in enumerate(lines) if number not in removed)
+    try:
+        got = pip_view(shorter.encode())
+    except configparser.Error:
+        return False
+    return got == {name: items for name, items in view.items() if name != section}
 
 
 @settings(max_examples=300, deadline=None)
@@ -500,19 +683,25 @@ def test_edit_reads_back_and_keeps_every_other_line(
         got = after.get(section, {}).pop(conffile.normalize_key(key), None)
         assert got == (None if value is None else conffile.read_back_value(value))
         before.get(section, {}).pop(conffile.normalize_key(key), None)
+    edited = {(section, conffile.normalize_key(key)) for key in change}
+    emptied = emptied_lines(lines, section, change)
+    gone = emptied | {number for number, (_, where) in enumerate(lines) if where in edited}
+    if emptied and not reads_the_same_without(text, gone, before, section):
+        emptied = set()  # the section is kept: a later line would read differently
+    if emptied:  # a section the edit empties is removed
+        assert before.pop(section) == {} and section not in after
     if section not in before:
         assert after.pop(section, {}) == {}
     assert after == before
 
-    edited = {(section, conffile.normalize_key(key)) for key in change}
     kept = [
         line + (newline if number < len(lines) - 1 or last_terminated else "")
         for number, (line, where) in enumerate(lines)
-        if where not in edited
+        if where not in edited and number not in emptied
     ]
     output = re.findall(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z", new_text)
     added = sum(written_lines(value) for value in change.values())
-    new_header = section not in before and added > 0
+    new_header = section not in before and added > 0 and not emptied
     assert len(output) == len(kept) + added + new_header
     added_break = newline if newline in text else "\n"  # no line break to copy: "\n"
     rest = iter(output)

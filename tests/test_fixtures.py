@@ -26,7 +26,14 @@ from lib.dists import BACKEND, make_sdist, make_wheel
 from lib.interpreters import find_python, require_python, running_version, stand_in
 from lib.pki import Pki
 from lib.servers import ConnectProxy, TlsIndex
-from lib.venvs import Venv, build_project_wheel, fresh_venv, make_venv, scrubbed_env
+from lib.venvs import (
+    Venv,
+    build_project_wheel,
+    fresh_venv,
+    make_venv,
+    scrubbed_env,
+    without_machine_config,
+)
 
 
 def fetch(
@@ -363,3 +370,15 @@ def test_build_project_wheel_on_a_throwaway_hatchling_project(tmp_path: Path) ->
     with zipfile.ZipFile(wheel) as zf:
         assert "demo_proj/__init__.py" in zf.namelist()
     assert [p.name for p in (tmp_path / "out").iterdir()] == [wheel.name]  # temp build dir removed
+
+
+def test_a_run_that_reads_pips_files_never_reads_the_machines(venv311: Venv, home: Path) -> None:
+    """pip reads /etc/pip.conf whatever the environment says: hidden, in a mount namespace."""
+    user = home / ".config" / "pip" / "pip.conf"
+    user.parent.mkdir(parents=True)
+    user.write_text("[global]\ntimeout = 7\n")
+    proc = venv311.pip(["config", "list"], home, config_file="")
+    assert proc.returncode == 0, proc.stderr
+    files = [line for line in proc.stdout.splitlines() if not line.startswith(":env:")]
+    assert files == ["global.timeout='7'"]  # the test's own file, and nothing else
+    assert without_machine_config(["x"], os.devnull) == ["x"]  # reads no file: as it is

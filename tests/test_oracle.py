@@ -117,7 +117,37 @@ SPELLING_CASES = [
     Case("wildcard, not the name", "entry", "w3.corp.test:{port}", "*.w3.corp.test"),
     Case("wildcard, label boundary", "entry", "xw4.corp.test:{port}", "*.w4.corp.test"),
 ]
-CASES = KIND_CASES + SOURCE_CASES + SPELLING_CASES
+#: names outside ASCII: pip connects to the IDNA 2008 A-label of each label
+IDNA_CASES = [
+    Case(
+        "U-label both",
+        "entry",
+        "straße.i1.test:{port}",
+        "straße.i1.test",
+        True,
+        wire="xn--strae-oqa.i1.test",
+    ),
+    Case(
+        "A-label entry",
+        "entry",
+        "straße.i2.test:{port}",
+        "xn--strae-oqa.i2.test",
+        True,
+        wire="xn--strae-oqa.i2.test",
+    ),
+    Case("A-label URL", "entry", "xn--strae-oqa.i3.test:{port}", "straße.i3.test", True),
+    Case(
+        "U-label in capitals",
+        "entry",
+        "STRAßE.i4.test:{port}",
+        "Straße.i4.test",
+        True,
+        wire="xn--strae-oqa.i4.test",
+    ),
+    Case("IDNA 2003's spelling", "entry", "strasse.i5.test:{port}", "straße.i5.test"),
+    Case("final sigma", "entry", "σ.i6.test:{port}", "ς.i6.test", wire="xn--4xa.i6.test"),
+]
+CASES = KIND_CASES + SOURCE_CASES + SPELLING_CASES + IDNA_CASES
 
 #: pip's modes: (name, the options that select it)
 MODES = {

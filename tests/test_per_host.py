@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import subprocess
 from pathlib import Path
-from typing import Dict, Iterator, List
+from typing import Dict, Iterator, List, Optional
 
 import pytest
 
@@ -151,6 +151,63 @@ def test_wildcards_match_every_host_below_a_name(
         assert f"a.build.corp.test:{corp['a.build.corp.test'].port}" in proxy.tunnels
 
 
+# ------------------------------------------------------------ names outside ASCII
+
+
+@pytest.fixture
+def idn(pki: Pki, dists: Path) -> Iterator[Dict[str, TlsIndex]]:
+    """straße.test (as pip connects to it: xn--strae-oqa.test) and strasse.test, which
+    Python's IDNA 2003 codec would make of it: two servers, both certified by the other CA."""
+    names = ("xn--strae-oqa.test", "strasse.test")
+    servers = {
+        name: TlsIndex(pki, dists, context=pki.named_context(pki.other_ca, name)) for name in names
+    }
+    try:
+        yield servers
+    finally:
+        for server in servers.values():
+            server.close()
+
+
+def test_a_unicode_host_entry_is_matched_as_pip_encodes_the_url(
+    venv: Venv, home: Path, pki: Pki, idn: Dict[str, TlsIndex]
+) -> None:
+    """The entry straße.test names the host pip connects to, xn--strae-oqa.test (IDNA
+    2008), and nothing else: not strasse.test (IDNA 2003)."""
+    aliases = {name: server.port for name, server in idn.items()}
+    with ConnectProxy(aliases=aliases) as proxy:
+
+        def fetch(
+            name: str, port: int, env: Dict[str, str], args: Optional[List[str]] = None
+        ) -> subprocess.CompletedProcess[str]:
+            url = f"https://{name}:{port}/simple/"
+            return download(venv, home, url, env={**env, "HTTPS_PROXY": proxy.url}, args=args)
+
+        port = idn["xn--strae-oqa.test"].port
+        listed = entries("straße.test", pki.other_ca_pem)
+        # The URL as written by a person: the entry's CA is trusted, and only it.
+        assert_downloaded(fetch("straße.test", port, on(pki.ca_pem, listed)), home)
+        assert_refused(fetch("straße.test", port, on(pki.ca_pem)), home, UNKNOWN_ISSUER)
+        only_corp = entries("straße.test", pki.ca_pem)
+        proc = fetch("straße.test", port, on(pki.other_ca_pem, only_corp))  # not the store
+        assert_refused(proc, home, UNKNOWN_ISSUER)
+        # The entry in other case, the URL with the A-label: the same host.
+        listed_upper = entries("STRAßE.Test.", pki.other_ca_pem)
+        proc = fetch("xn--strae-oqa.test", port, on(pki.ca_pem, listed_upper))
+        assert_downloaded(proc, home)
+        # strasse.test is another host: the entry's CA is not trusted there.
+        other = idn["strasse.test"].port
+        assert_refused(fetch("strasse.test", other, on(pki.ca_pem, listed)), home, UNKNOWN_ISSUER)
+        assert f"xn--strae-oqa.test:{port}" in proxy.tunnels
+        assert f"strasse.test:{other}" in proxy.tunnels
+        # pip -v and status show the host as matched, and as written.
+        shown = f"xn--strae-oqa.test (written 'straße.test') -> {pki.other_ca_pem}"
+        proc = fetch("straße.test", port, on(pki.ca_pem, listed), args=["-v"])
+        assert shown in proc.stdout + proc.stderr, proc.stdout + proc.stderr
+        status = cli(venv, ["status"], home, on(pki.ca_pem, listed)).stdout
+        assert f"  host-ca: {shown}  [" in status, status
+
+
 # ----------------------------------------------------- each connection judged by its host
 
 
@@ -255,6 +312,9 @@ BAD_ENTRIES = [
     ("-pypi.corp.test {ca}", "is not a host name"),
     ("pypi.corp.test:99999 {ca}", "the port must be a number from 1 to 65535"),
     ("::1 {ca}", "IPv6 address in brackets"),
+    ("*.0.1 {ca}", "a wildcard goes before a host name, not an address"),
+    ("https://pypi.corp.test/simple {ca}", "HOST is a host name, not a URL: give the host name"),
+    ("pypi\u200d.corp.test {ca}", "pip cannot encode 'pypi\\u200d'"),
 ]
 
 
@@ -336,16 +396,24 @@ def test_status_lists_the_table(venv: Venv, home: Path, pki: Pki) -> None:
     report = json.loads(cli(venv, ["status", "--json"], home, env).stdout)
     source = "environment variable PIP_TRUSTSHIM_HOST_CA"
     assert report["hosts"] == [
-        {"setting": "host-ca", "host": "pypi.corp.test", "path": str(pki.ca_pem), "source": source},
+        {
+            "setting": "host-ca",
+            "host": "pypi.corp.test",
+            "written": "pypi.corp.test",
+            "path": str(pki.ca_pem),
+            "source": source,
+        },
         {
             "setting": "host-ca",
             "host": "*.build.corp.test:8443",
+            "written": "*.build.corp.test:8443",
             "path": str(pki.other_ca_pem),
             "source": source,
         },
         {
             "setting": "host-client-cert",
             "host": "pypi.corp.test",
+            "written": "pypi.corp.test",
             "path": str(pki.client_cert_pem()),
             "source": "environment variable PIP_TRUSTSHIM_HOST_CLIENT_CERT",
         },
@@ -421,3 +489,46 @@ def test_enable_writes_the_tables(
     assert proc.returncode == 0, proc.stderr
     assert "host-ca" in (home / ".config" / "pip" / "pip.conf").read_text()
     assert "enabled" not in (home / ".config" / "pip" / "pip.conf").read_text()
+
+
+def test_a_url_given_as_host_is_refused_before_anything_is_written(
+    venv: Venv, home: Path, pki: Pki
+) -> None:
+    env = {"XDG_CONFIG_DIRS": str(home / "xdg"), "XDG_CONFIG_HOME": str(home / ".config")}
+    for value in (f"https://x/={pki.ca_pem}", f"https://pypi.corp.test/simple {pki.ca_pem}"):
+        proc = cli_in(venv, ["enable", "--host-ca", value], home, env)
+        lines = proc.stderr.splitlines()
+        assert proc.returncode == 2 and len(lines) == 1, proc.stdout + proc.stderr
+        assert lines[0].startswith(f"pip-trustshim: trustshim.host-ca = {value!r} (from --host-ca)")
+        assert lines[0].endswith("HOST is a host name, not a URL: give the host name alone")
+    assert not (home / ".config" / "pip" / "pip.conf").exists()
+
+
+def cli_in(
+    venv: Venv, args: List[str], home: Path, env: Dict[str, str]
+) -> subprocess.CompletedProcess[str]:
+    """The command line with only the user's pip.conf under HOME (none at first)."""
+    return venv.run(["-m", "pip_trustshim", *args], home, env=env, config_file="")
+
+
+# ----------------------------------------------------------------------- scale
+
+
+def test_a_large_table_in_pip_conf(
+    venv: Venv, home: Path, index: TlsIndex, other_index: TlsIndex, pki: Pki
+) -> None:
+    """10,000 entries naming two files: pip and status read it, each file once."""
+    lines = [
+        f"h{n}.corp.test:{1 + n % 9000} {pki.ca_pem if n % 2 else pki.proxy_ca_pem}"
+        for n in range(9998)
+    ]
+    lines += [f"localhost:{other_index.port} {pki.other_ca_pem}", f"*.w.corp.test {pki.ca_pem}"]
+    conf = home / "pip.conf"
+    table = "\n    ".join(lines)
+    conf.write_text(f"[trustshim]\nenabled = yes\nstore = {pki.ca_pem}\nhost-ca =\n    {table}\n")
+    assert_downloaded(download(venv, home, other_index.url, config_file=str(conf)), home)
+    assert_downloaded(download(venv, home, index.url, config_file=str(conf)), home)
+    report = venv.run(["-m", "pip_trustshim", "status", "--json"], home, config_file=str(conf))
+    found = json.loads(report.stdout)
+    assert found["error"] is None and len(found["hosts"]) == 10000
+    assert found["hosts"][-1]["host"] == "*.w.corp.test"

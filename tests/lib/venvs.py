@@ -34,6 +34,28 @@ _MARKER = ".trustshim-ready.json"
 VENV_RECIPE = "without-pip, pip/certifi/truststore from cached wheels"
 
 
+#: pip's global configuration files on a Linux machine: pip reads ``/etc/pip.conf``
+#: whatever the environment says, and ``/etc/xdg/pip/pip.conf`` unless XDG_CONFIG_DIRS
+MACHINE_PIP_FILES = ("/etc/pip.conf", "/etc/xdg/pip/pip.conf")
+
+
+def without_machine_config(command: List[str], config_file: Optional[str]) -> List[str]:
+    """``command``, run where this machine's global pip files read as empty.
+
+    Only a run that reads pip's files (``config_file`` not None) needs it: a
+    ``PIP_CONFIG_FILE`` of ``/dev/null`` reads none. The files are hidden in a
+    private mount namespace (``unshare -m``; ``-rm`` for a user that is not
+    root), bind-mounted over with ``/dev/null``: the machine's files are
+    never changed, and a test's own global files come from XDG_CONFIG_DIRS.
+    """
+    present = [path for path in MACHINE_PIP_FILES if os.path.isfile(path)]
+    if config_file is None or config_file == os.devnull or not present:
+        return command
+    mounts = "".join(f"mount --bind /dev/null {path} && " for path in present)
+    unshare = ["unshare", "-m"] if os.geteuid() == 0 else ["unshare", "-rm"]
+    return [*unshare, "--", "sh", "-c", mounts + 'exec "$@"', "sh", *command]
+
+
 def scrubbed_env(
     venv_bin: Path,
     home: Path,
@@ -88,7 +110,7 @@ class Venv:
         ``pip_trustshim`` would shadow the installed wheel under ``-m``.
         """
         return subprocess.run(
-            [str(self.python), *args],
+            without_machine_config([str(self.python), *args], config_file),
             env=scrubbed_env(self.bin, home, config_file, env),
             cwd=str(cwd if cwd is not None else home),
             capture_output=True,
