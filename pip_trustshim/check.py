@@ -638,11 +638,17 @@ def trusted_files(view: PipView) -> List[str]:
 
 
 def loose_permissions(view: PipView) -> List[str]:
-    """A warning for each trust-deciding file that group or others may write."""
+    """A warning for each trust-deciding file or directory that group or others may
+    write (a device such as /dev/null holds nothing to change)."""
     if os.name != "posix":
         return []
     return [
         f"{path} is writable by group or others: whoever can write it decides what pip trusts"
         for path in trusted_files(view)
-        if os.stat(path).st_mode & (stat.S_IWGRP | stat.S_IWOTH)
+        if _loose(os.stat(path).st_mode)
     ]
+
+
+def _loose(mode: int) -> bool:
+    kept = stat.S_ISREG(mode) or stat.S_ISDIR(mode)
+    return kept and bool(mode & (stat.S_IWGRP | stat.S_IWOTH))
