@@ -45,13 +45,19 @@ def without_machine_config(command: List[str], config_file: Optional[str]) -> Li
     Only a run that reads pip's files (``config_file`` not None) needs it: a
     ``PIP_CONFIG_FILE`` of ``/dev/null`` reads none. The files are hidden in a
     private mount namespace (``unshare -m``; ``-rm`` for a user that is not
-    root), bind-mounted over with ``/dev/null``: the machine's files are
-    never changed, and a test's own global files come from XDG_CONFIG_DIRS.
+    root), bind-mounted over with an empty regular file of mode 0644 (not
+    ``/dev/null``, which anyone may write: ``check`` would warn about it):
+    the machine's files are never changed, and a test's own global files
+    come from XDG_CONFIG_DIRS.
     """
     present = [path for path in MACHINE_PIP_FILES if os.path.isfile(path)]
     if config_file is None or config_file == os.devnull or not present:
         return command
-    mounts = "".join(f"mount --bind /dev/null {path} && " for path in present)
+    empty = cache_root() / "empty-pip.conf"  # a regular file, 0644, as a pip.conf is
+    if not empty.is_file() or empty.stat().st_size:
+        empty.write_text("")
+    empty.chmod(0o644)
+    mounts = "".join(f"mount --bind {empty} {path} && " for path in present)
     unshare = ["unshare", "-m"] if os.geteuid() == 0 else ["unshare", "-rm"]
     return [*unshare, "--", "sh", "-c", mounts + 'exec "$@"', "sh", *command]
 
