@@ -57,6 +57,14 @@ def chain_der(sock: Any) -> List[bytes]:
     return [leaf] if leaf else []
 
 
+def chain_readable() -> bool:
+    """Whether this Python can read the whole chain a server sent (3.10+), not its leaf only."""
+    private = getattr(getattr(ssl, "_ssl", None), "_SSLSocket", None)
+    return hasattr(ssl.SSLSocket, "get_unverified_chain") or hasattr(
+        private, "get_unverified_chain"
+    )
+
+
 def describe(der: bytes) -> CertInfo:
     """Subject, issuer, validity and SHA-256 fingerprint of one DER certificate."""
     fields = decode(der)
@@ -138,3 +146,16 @@ def _dated(cert: Dict[str, Any], now: float) -> List[str]:
 
 def _day(seconds: float) -> str:
     return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(seconds))
+
+
+def root_of(chain: List[bytes]) -> Optional[bytes]:
+    """The self-signed certificate that ends ``chain`` (its root, as sent), or None."""
+    if not chain:
+        return None
+    top = describe(chain[-1])
+    return chain[-1] if top.subject == top.issuer and top.subject != "?" else None
+
+
+def pem(der: bytes) -> str:
+    """One certificate as a PEM block."""
+    return ssl.DER_cert_to_PEM_cert(der)

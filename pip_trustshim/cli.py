@@ -132,23 +132,43 @@ def _run_status(args: argparse.Namespace) -> int:
 
 
 def _add_check(commands: Any) -> None:
-    sub = _command(
-        commands,
+    sub = commands.add_parser(
         "check",
-        "test HTTPS to your indexes with what the shim trusts",
-        "Open a TLS connection to each URL (default: the index-url and extra-index-urls\n"
-        "pip would use) with exactly what the shim gives pip (even while it is off),\n"
-        "through HTTPS_PROXY/https_proxy unless NO_PROXY names the host. Report OK, or\n"
-        "FAIL with the reason, the certificates the server sent, and which store on its\n"
-        "own (the system's, certifi, each configured bundle) would have accepted it.",
+        help="make the requests pip would make, with what the shim trusts",
+        description="For each index pip would read (default: its index-url, extra-index-urls\n"
+        "and find-links; or each URL given), GET the page of --package with pip's own\n"
+        "session: the shim's trust (even while it is off), pip's proxy and client\n"
+        "certificates, no retries. Then GET the start of the newest file that page\n"
+        "lists, on whatever host it lives. OK only when pip would get through: a 4xx,\n"
+        "a proxy's 5xx or a refused certificate is a FAIL, with the reason, a hint, and\n"
+        "for a certificate the chain sent and which store on its own would accept it.",
+        epilog=epilog("check"),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    sub.add_argument("urls", nargs="*", metavar="URL", help="https:// URL to test")
+    sub.add_argument(
+        "urls", nargs="*", metavar="URL", help="an index URL (https://, http:// or file://)"
+    )
+    sub.add_argument(
+        "--package",
+        metavar="NAME",
+        help="the project whose page and newest file to fetch (default: pip; then an index "
+        "without it is checked by its own page, and its files host is not)",
+    )
     sub.add_argument(
         "--timeout",
         type=float,
         default=10.0,
         metavar="SECONDS",
         help="give up on a connection after this long (default: 10)",
+    )
+    sub.add_argument(
+        "-v", "--verbose", action="store_true", help="details for every request, not only failures"
+    )
+    sub.add_argument("--json", action="store_true", help="print one JSON object (schema 1)")
+    sub.add_argument(
+        "--save-root",
+        metavar="FILE",
+        help="write the untrusted root CA of a failed chain to FILE as PEM (atomically)",
     )
     sub.set_defaults(run=_run_check)
 
@@ -158,7 +178,15 @@ def _run_check(args: argparse.Namespace) -> int:
         raise ShimError("pip-trustshim: --timeout must be a positive number of seconds")
     from . import check
 
-    return check.run(list(args.urls), args.timeout, sys.stdout)
+    return check.run(
+        list(args.urls),
+        args.package,
+        args.timeout,
+        args.verbose,
+        args.json,
+        args.save_root,
+        sys.stdout,
+    )
 
 
 def _add_level(sub: Any) -> None:

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from typing import Dict, Optional
 
-#: done: ``check``: every URL passed; ``enable``/``disable``: pip now sees what
+#: done: ``check``: pip would get through; ``enable``/``disable``: pip now sees what
 #: was asked; ``status`` and ``export``: always, ``seed``: installed
 SUCCESS = 0
-#: ``check``: a URL failed; ``enable``/``disable``: written, but pip still sees
+#: ``check``: a request failed; ``enable``/``disable``: written, but pip still sees
 #: something else (another source overrides it, or pip would stop on a setting)
 NOT_AS_ASKED = 1
 #: a bad option, URL, setting or target: nothing was done, nothing written
@@ -24,9 +24,11 @@ INTERNAL_ERROR = 3
 MEANINGS: Dict[str, Dict[int, str]] = {
     "status": {SUCCESS: "done, whatever the settings say (a bad one is shown, not an error)"},
     "check": {
-        SUCCESS: "every URL passed",
-        NOT_AS_ASKED: "a URL failed",
-        USAGE_ERROR: "a bad option, URL or setting: no connection was made",
+        SUCCESS: "pip would get through to every index and file checked (a URL skipped, "
+        "or an index without the default package, counts as passed)",
+        NOT_AS_ASKED: "a request failed, or no index lists --package NAME",
+        USAGE_ERROR: "a bad option, URL or setting (no connection was made), or a "
+        "--save-root FILE that cannot be written (nothing printed)",
     },
     "enable": {
         SUCCESS: "pip now sees what was asked",
@@ -53,7 +55,7 @@ MEANINGS: Dict[str, Dict[int, str]] = {
 
 #: the top command's summary of every status
 EPILOG = """\
-exit status: 0 done (check: every URL passed); 1 check: a URL failed, or
+exit status: 0 done (check: every request passed); 1 check: one failed, or
 enable/disable: written but pip still sees something else (see the warning);
 2 usage or configuration error, nothing done; 3 internal error.
 Each command's --help lists its own.

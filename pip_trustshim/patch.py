@@ -32,6 +32,7 @@ request then stops pip with the one-line ``pip-trustshim:`` error.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import ipaddress
 import logging
@@ -41,7 +42,7 @@ import sys
 import threading
 import urllib.parse
 import weakref
-from typing import Any, Callable, Dict, List, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Tuple
 
 # The start-up hook is loaded wherever pip runs with the shim; its refusal is
 # the one used when the rest of the installation is missing, so it is this one.
@@ -76,6 +77,10 @@ def patch_session_module(module: Any) -> None:
 def attach(session: Any) -> None:
     """Fit ``session`` with the shim's trust, or make it refuse the network."""
     options = pip_options()
+    given = getattr(_given, "trust", None)
+    if given is not None:  # ``check``: this trust, switched on or not; errors are its own
+        fit_session(session, given, options)
+        return
     isolated = _isolated(options)
     switch = environment_switch(os.environ, isolated)
     if switch in OFF_WORDS:
@@ -92,12 +97,7 @@ def attach(session: Any) -> None:
     if trust is None:
         return
     try:
-        adapter = getattr(session, "adapters", {}).get("https://")
-        if adapter is None or not _recognised(adapter):
-            raise unrecognised_pip("it has no HTTPS adapter the shim knows")
-        cert = getattr(options, "cert", None)
-        expected = given_bundles(cert, SESSION_CERT, _trusts_env(options), os.environ)
-        fit_adapter(adapter, session, trust, expected)
+        expected = fit_session(session, trust, options)
         fit_build_children(trust)
         tell(trust, expected)
     except ShimError as error:
@@ -108,6 +108,31 @@ def attach(session: Any) -> None:
             f"pip-trustshim: internal error ({type(error).__name__}: {escape(str(error))}); "
             "set PIP_TRUSTSHIM=0 to run pip without the shim, and please report it",
         )
+
+
+_given = threading.local()
+
+
+@contextlib.contextmanager
+def fitting_with(trust: Trust) -> Iterator[None]:
+    """Every ``PipSession`` built inside, in this thread, gets ``trust``, whether the
+    shim is switched on or not (``check`` asks what pip would do once it is on)."""
+    _given.trust = trust
+    try:
+        yield
+    finally:
+        _given.trust = None
+
+
+def fit_session(session: Any, trust: Trust, options: Any) -> Tuple[Bundle, ...]:
+    """Fit a new pip session's https adapter with ``trust``; the CA bundles it was given."""
+    adapter = getattr(session, "adapters", {}).get("https://")
+    if adapter is None or not _recognised(adapter):
+        raise unrecognised_pip("it has no HTTPS adapter the shim knows")
+    cert = getattr(options, "cert", None)
+    expected = given_bundles(cert, SESSION_CERT, _trusts_env(options), os.environ)
+    fit_adapter(adapter, session, trust, expected)
+    return expected
 
 
 #: pip's level for ``-v`` (VERBOSE, 15, from pip 21.2; before, ``-v`` shows DEBUG and up)

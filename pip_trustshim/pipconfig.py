@@ -2,9 +2,8 @@
 
 The CA bundles pip was given (``cert``, ``REQUESTS_CA_BUNDLE``,
 ``CURL_CA_BUNDLE``), found the same way for a running pip (from its session)
-and for the command line (from pip's ``Configuration``); the index URLs
-``check`` tests by default; the proxy pip would use for a host; pip's
-configuration levels for ``enable``/``disable``.
+and for the command line (from pip's ``Configuration``); the proxy pip
+would use for a host; pip's configuration levels for ``enable``/``disable``.
 """
 
 from __future__ import annotations
@@ -16,8 +15,6 @@ from typing import Any, List, Mapping, Optional, Tuple
 
 from .settings import Bundle, bundles, config_source
 
-#: pip's own default index (pip's ``PyPI.simple_url``)
-DEFAULT_INDEX = "https://pypi.org/simple"
 LEVELS = ("global", "user", "site")
 
 
@@ -44,16 +41,6 @@ def option(config: Any, name: str, environ: Mapping[str, str] = os.environ) -> O
             continue
         return PipOption(name, str(value), config_source(config, name, section))
     return None
-
-
-def index_urls(config: Any) -> List[PipOption]:
-    """The index-url, then each extra-index-url, that pip install would use."""
-    index = option(config, "index-url") or PipOption("index-url", DEFAULT_INDEX, "pip's default")
-    found = [index]
-    extra = option(config, "extra-index-url")
-    if extra is not None:
-        found += [PipOption("extra-index-url", url, extra.source) for url in extra.value.split()]
-    return found
 
 
 #: the environment variables requests reads an https proxy from, in its order

@@ -2,47 +2,25 @@
 
 ``python -m pip_trustshim`` and the ``pip-trustshim`` console script, on
 pip 23.2.1 / CPython 3.11 and pip 26.3 / CPython 3.13, against real TLS
-servers on 127.0.0.1: the fixture index with each kind of bad certificate, a
-closed port, a port that never answers, and a CONNECT proxy. Every run gets
-the scrubbed environment of ``lib.venvs.scrubbed_env``.
+servers on 127.0.0.1 (``check`` has its own module, ``test_check``). Every
+run gets the scrubbed environment of ``lib.venvs.scrubbed_env``.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
-import socket
-import ssl
 import subprocess
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Optional
+from typing import Any, Dict, List, Optional
 
 import pytest
-import trustme
 
 from lib.pki import Pki
-from lib.servers import ConnectProxy, TlsIndex
+from lib.servers import TlsIndex
 from lib.venvs import Venv, fresh_venv, scrubbed_env
 
 ON = {"PIP_TRUSTSHIM": "1"}
-
-
-@pytest.fixture
-def closed_port() -> Iterator[int]:
-    """A port bound on 127.0.0.1 with nothing listening: connections are refused."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        yield sock.getsockname()[1]
-
-
-@pytest.fixture
-def silent_port() -> Iterator[int]:
-    """A port that accepts TCP connections (backlog) but never answers."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        sock.listen(8)
-        yield sock.getsockname()[1]
 
 
 def cli(
@@ -85,12 +63,6 @@ def one_error_line(proc: subprocess.CompletedProcess[str], code: int, *expected:
     return lines[0]
 
 
-def fingerprint(leaf: trustme.LeafCert) -> str:
-    der = ssl.PEM_cert_to_DER_cert(leaf.cert_chain_pems[0].bytes().decode())
-    digest = hashlib.sha256(der).hexdigest().upper()
-    return ":".join(digest[i : i + 2] for i in range(0, len(digest), 2))
-
-
 def user_env(home: Path) -> Dict[str, str]:
     """XDG dirs under HOME, so the global and user files are the test's own."""
     return {"XDG_CONFIG_DIRS": str(home / "xdg"), "XDG_CONFIG_HOME": str(home / ".config")}
@@ -112,195 +84,6 @@ def test_no_command_and_bad_option_are_usage_errors(venv: Venv, home: Path) -> N
     proc = cli(venv, ["check", "--timeout", "soon"], home)
     assert proc.returncode == 2 and "invalid float value" in proc.stderr
     assert "Traceback" not in proc.stderr
-
-
-# ------------------------------------------------------------------ check
-
-
-def test_check_ok_reports_chain_and_each_store(
-    venv: Venv, home: Path, index: TlsIndex, pki: Pki
-) -> None:
-    proc = script(
-        venv, ["check", index.url], home, env={**ON, "PIP_TRUSTSHIM_STORE": str(pki.ca_pem)}
-    )
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    out = proc.stdout
-    assert out.startswith("pip-trustshim is on\n")
-    assert f"{index.url}\n  OK\n" in out
-    assert f"sha256:  {fingerprint(pki.leaves['good'])}" in out
-    assert "issuer:  O=trustshim corp CA" in out
-    assert "the system store: no, unknown issuer" in out
-    assert "certifi: no, unknown issuer" in out
-    assert f"{pki.ca_pem} (trustshim.store): yes" in out
-
-
-def test_check_while_off_uses_what_the_shim_would_trust(
-    venv: Venv, home: Path, index: TlsIndex, pki: Pki
-) -> None:
-    env = {"PIP_TRUSTSHIM_EXTRA_CA": str(pki.ca_pem)}
-    proc = cli(venv, ["check", index.ip_url], home, env=env)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert proc.stdout.startswith("pip-trustshim is OFF (pip does not use it now")
-    assert f"{index.ip_url}\n  OK\n" in proc.stdout
-    assert f"{pki.ca_pem} (trustshim.extra-ca): yes" in proc.stdout
-
-
-REASONS = [
-    ("expired", "expired", "certificate has expired"),
-    ("not-yet-valid", "not yet valid", "certificate is not yet valid"),
-    ("wrong-host", "hostname mismatch", "Hostname mismatch"),
-    ("unknown-ca", "unknown issuer", "unable to get local issuer certificate"),
-    ("self-signed", "self-signed certificate", "self-signed certificate"),
-    ("self-signed-chain", "self-signed certificate in chain", "in certificate chain"),
-]
-
-
-@pytest.mark.parametrize("leaf, reason, openssl", REASONS, ids=[r[0] for r in REASONS])
-def test_check_names_each_certificate_failure(
-    venv: Venv, home: Path, pki: Pki, dists: Path, leaf: str, reason: str, openssl: str
-) -> None:
-    with TlsIndex(pki, dists, leaf=leaf) as server:
-        env = {**ON, "PIP_TRUSTSHIM_STORE": str(pki.ca_pem)}
-        proc = cli(venv, ["check", server.url], home, env=env)
-    out = proc.stdout
-    assert proc.returncode == 1, out + proc.stderr
-    assert f"{server.url}\n  FAIL: {reason}\n" in out
-    assert openssl.lower() in out.lower()
-    assert "[0] subject:" in out
-    assert f"sha256:  {fingerprint(pki.leaves[leaf])}" in out
-    assert f"{pki.ca_pem} (trustshim.store): no," in out
-    assert "Traceback" not in out + proc.stderr
-
-
-def test_check_connection_refused(venv: Venv, home: Path, closed_port: int) -> None:
-    url = f"https://127.0.0.1:{closed_port}/simple/"
-    proc = cli(venv, ["check", url], home)
-    assert proc.returncode == 1, proc.stdout + proc.stderr
-    assert f"{url}\n  FAIL: connection refused\n" in proc.stdout
-    assert "certificates the server sent" not in proc.stdout
-
-
-def test_check_timeout(venv: Venv, home: Path, silent_port: int) -> None:
-    url = f"https://localhost:{silent_port}/simple/"
-    proc = cli(venv, ["check", "--timeout", "1", url], home)
-    assert proc.returncode == 1, proc.stdout + proc.stderr
-    assert f"{url}\n  FAIL: timeout\n" in proc.stdout
-
-
-def test_check_through_proxy_and_no_proxy(
-    venv: Venv, home: Path, index: TlsIndex, pki: Pki
-) -> None:
-    env = {**ON, "PIP_TRUSTSHIM_STORE": str(pki.ca_pem)}
-    with ConnectProxy() as proxy:
-        proc = cli(venv, ["check", index.url], home, env={**env, "HTTPS_PROXY": proxy.url})
-        assert proc.returncode == 0, proc.stdout + proc.stderr
-        assert f"  through proxy {proxy.url}\n  OK\n" in proc.stdout
-        assert proxy.tunnels and set(proxy.tunnels) == {f"localhost:{index.port}"}
-        tunnels = len(proxy.tunnels)
-        bypass = {**env, "https_proxy": proxy.url, "NO_PROXY": "localhost"}
-        proc = cli(venv, ["check", index.url], home, env=bypass)
-        assert proc.returncode == 0, proc.stdout + proc.stderr
-        assert "through proxy" not in proc.stdout
-        assert len(proxy.tunnels) == tunnels
-
-
-def test_check_proxy_refused(venv: Venv, home: Path, closed_port: int, index: TlsIndex) -> None:
-    with ConnectProxy() as proxy:
-        url = f"https://localhost:{closed_port}/simple/"
-        proc = cli(venv, ["check", url], home, env={"HTTPS_PROXY": proxy.url})
-        assert proc.returncode == 1, proc.stdout + proc.stderr
-        assert "  FAIL: proxy refused\n" in proc.stdout
-        assert "502" in proc.stdout and f"CONNECT localhost:{closed_port}" in proc.stdout
-    gone = f"http://127.0.0.1:{closed_port}"
-    proc = cli(venv, ["check", index.url], home, env={"HTTPS_PROXY": gone})
-    assert proc.returncode == 1, proc.stdout + proc.stderr
-    assert "  FAIL: proxy refused\n" in proc.stdout
-    assert f"cannot connect to the proxy {gone}: connection refused" in proc.stdout
-    assert index.connections == 0
-
-
-def test_check_defaults_to_pips_index_urls(
-    venv: Venv, home: Path, index: TlsIndex, other_index: TlsIndex, pki: Pki
-) -> None:
-    conf = home / "pip.conf"
-    conf.write_text(f"[global]\nindex-url = {index.url}\nextra-index-url = {other_index.url}\n")
-    env = {**ON, "PIP_TRUSTSHIM_STORE": str(pki.ca_pem)}
-    proc = cli(venv, ["check"], home, env=env, config_file=str(conf))
-    assert proc.returncode == 1, proc.stdout + proc.stderr
-    assert f"{index.url}\n  OK\n" in proc.stdout
-    assert f"{other_index.url}\n  FAIL: unknown issuer\n" in proc.stdout
-    # PIP_INDEX_URL wins over the file, as in pip; PIP_EXTRA_INDEX_URL replaces its list
-    env = {**env, "PIP_INDEX_URL": index.ip_url, "PIP_EXTRA_INDEX_URL": index.url}
-    proc = cli(venv, ["check"], home, env=env, config_file=str(conf))
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert f"{index.ip_url}\n  OK\n" in proc.stdout and f"{index.url}\n  OK\n" in proc.stdout
-    assert other_index.url not in proc.stdout
-
-
-def test_check_skips_file_indexes(venv: Venv, home: Path, index: TlsIndex, pki: Pki) -> None:
-    """pip takes ``file://`` indexes (this machine's pip.conf lists two): nothing to verify."""
-    local = (home / "local index").as_uri()
-    conf = home / "pip.conf"
-    conf.write_text(f"[global]\nindex-url = {index.url}\nextra-index-url = {local}\n")
-    env = {**ON, "PIP_TRUSTSHIM_STORE": str(pki.ca_pem)}
-    proc = cli(venv, ["check"], home, env=env, config_file=str(conf))
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert f"{index.url}\n  OK\n" in proc.stdout
-    assert f"{local}\n  SKIP: a local index, no certificate to check\n" in proc.stdout
-    env["PIP_EXTRA_INDEX_URL"] = f"file:///nowhere/simple {local}"
-    proc = cli(venv, ["check"], home, env=env, config_file=str(conf))
-    assert proc.returncode == 0 and proc.stdout.count("SKIP: a local index") == 2, proc.stdout
-
-
-def test_check_suggests_the_store_that_would_accept_the_server(
-    venv: Venv, home: Path, index: TlsIndex, pki: Pki
-) -> None:
-    env = {**ON, "PIP_TRUSTSHIM_STORE": "certifi", "SSL_CERT_FILE": str(pki.ca_pem)}
-    proc = cli(venv, ["check", index.url], home, env=env)
-    assert proc.returncode == 1, proc.stdout + proc.stderr
-    assert "  FAIL: unknown issuer\n" in proc.stdout
-    hint = "  hint: the system store would accept it: pip-trustshim enable --store system\n"
-    assert hint in proc.stdout
-    assert "    the system store: yes\n" in proc.stdout and "    certifi: no," in proc.stdout
-
-
-def test_check_lists_and_tries_one_bundle_named_three_ways_once(
-    venv: Venv, home: Path, index: TlsIndex, pki: Pki
-) -> None:
-    """The same file as PIP_CERT, REQUESTS_CA_BUNDLE and CURL_CA_BUNDLE, as on this machine."""
-    named = ("PIP_CERT", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
-    env = {**ON, "PIP_TRUSTSHIM_STORE": "certifi", **{v: str(pki.ca_pem) for v in named}}
-    proc = cli(venv, ["check", index.url], home, env=env)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    sources = " and ".join(f"environment variable {variable}" for variable in named)
-    assert proc.stdout.count(f"pip's bundle: {pki.ca_pem}") == 1
-    assert f"pip's bundle: {pki.ca_pem} ({sources})\n" in proc.stdout
-    assert proc.stdout.count(f"    {pki.ca_pem} (") == 1
-    # one handshake with the shim's trust, then the system store, certifi, the bundle
-    assert index.connections == 4
-
-
-@pytest.mark.parametrize("variable", ["PIP_CERT", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"])
-def test_check_adds_the_bundles_pip_was_given(
-    venv: Venv, home: Path, index: TlsIndex, pki: Pki, variable: str
-) -> None:
-    env = {**ON, "PIP_TRUSTSHIM_STORE": "certifi", variable: str(pki.ca_pem)}
-    proc = cli(venv, ["check", index.url], home, env=env)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert f"pip's bundle: {pki.ca_pem} (environment variable {variable})" in proc.stdout
-    assert f"{pki.ca_pem} (environment variable {variable}): yes" in proc.stdout
-
-
-def test_check_bad_setting_or_url_is_one_line(
-    venv: Venv, home: Path, index: TlsIndex, tmp_path: Path
-) -> None:
-    env = {**ON, "PIP_TRUSTSHIM_STORE": str(tmp_path / "missing.pem")}
-    proc = cli(venv, ["check", index.url], home, env=env)
-    one_error_line(proc, 2, "trustshim.store", "environment variable PIP_TRUSTSHIM_STORE")
-    proc = cli(venv, ["check", index.url], home, env={"PIP_TRUSTSHIM": "maybe"})
-    one_error_line(proc, 2, "trustshim.enabled = 'maybe'")
-    one_error_line(cli(venv, ["check", "ftp://x/"], home), 2, "not an https:// URL")
-    assert index.connections == 0
 
 
 # ----------------------------------------------------------------- status

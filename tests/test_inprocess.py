@@ -62,7 +62,10 @@ def test_no_command_prints_help_and_is_a_usage_error(capsys: pytest.CaptureFixtu
 @pytest.mark.parametrize(
     "argv, words",
     [
-        (["check", "ftp://example.org/"], "not an https:// URL: 'ftp://example.org/'"),
+        (
+            ["check", "ftp://example.org/"],
+            "not an https://, http:// or file:// URL: 'ftp://example.org/'",
+        ),
         (["check", "--timeout", "0", "https://x.test/"], "--timeout must be a positive number"),
         (["check", "https://[x/"], "not a URL: 'https://[x/'"),
     ],

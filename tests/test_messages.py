@@ -157,7 +157,14 @@ def test_version(venv: Venv, home: Path) -> None:
 #: command -> (lines its --help lists under "exit status:", phrases it must not list)
 OWN_STATUSES = {
     "status": (["0  done, whatever the settings say"], ["URL", "written", "installed"]),
-    "check": (["0  every URL passed", "1  a URL failed", "2  a bad option, URL or setting"], []),
+    "check": (
+        [
+            "0  pip would get through to every index and file checked",
+            "1  a request failed, or no index lists --package NAME",
+            "2  a bad option, URL or setting",
+        ],
+        [],
+    ),
     "enable": (["0  pip now sees what was asked", "1  written, but pip still sees"], ["URL"]),
     "disable": (["0  pip now runs without the shim", "1  written, but the shim is still on"], []),
     "export": (["0  the bundle was written", "1  its reader went away"], ["URL"]),

@@ -428,16 +428,19 @@ def test_check_uses_the_entry_and_says_so(
 ) -> None:
     host = f"localhost:{other_index.port}"
     env = on(pki.ca_pem, entries(host, pki.other_ca_pem))
-    proc = cli(venv, ["check", other_index.url, index.url], home, env)
+    args = ["check", "-v", "--package", "tinypkg", other_index.url, index.url]
+    proc = cli(venv, args, home, env)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    first, second = proc.stdout.split(f"{index.url}\n")
-    assert f"  trusts only host-ca {host} -> {pki.other_ca_pem}" in first
-    assert f"    {pki.other_ca_pem} (host-ca {host}): yes\n" in first
-    assert "trusts only host-ca" not in second and "  OK\n" in second
+    first, second = proc.stdout.split(f"OK  {index.url}tinypkg/ 200 ")
+    assert f"OK  {other_index.url}tinypkg/ 200 (trust: host-ca {host})\n" in first
+    assert f"      trusts only host-ca {host} -> {pki.other_ca_pem}" in first
+    assert f"        {pki.other_ca_pem} (host-ca {host}): yes\n" in first
+    assert "trusts only host-ca" not in second and f"(trust: store {pki.ca_pem})" in second
     # The entry refuses what only the store would accept; no advice to switch stores.
     env = on(pki.ca_pem, entries(f"localhost:{index.port}", pki.other_ca_pem))
     proc = cli(venv, ["check", index.url], home, env)
-    assert proc.returncode == 1 and "  FAIL: unknown issuer\n" in proc.stdout, proc.stdout
+    failed = f"FAIL  {index.url}pip/: unknown issuer (trust: host-ca localhost:{index.port})\n"
+    assert proc.returncode == 1 and failed in proc.stdout, proc.stdout
     assert "would accept it: pip-trustshim enable --store" not in proc.stdout
     written = f"localhost:{index.port} {pki.other_ca_pem}"
     assert f"  hint: this host trusts only its host-ca entry ({written}): put the CA" in proc.stdout

@@ -50,6 +50,10 @@ class Pki:
     _client_pems: Dict[str, Path] = field(default_factory=dict, repr=False)
     #: the CA of the test proxies that speak TLS themselves (its own, separate CA)
     proxy_ca: trustme.CA = field(default_factory=lambda: trustme.CA(organization_name="proxy CA"))
+    #: the CA a TLS-bumping proxy forges its leaves with (sent in the chain, as squid does)
+    bump_ca: trustme.CA = field(
+        default_factory=lambda: trustme.CA(organization_name="trustshim bumping proxy CA")
+    )
 
     @property
     def proxy_ca_pem(self) -> Path:
@@ -63,6 +67,26 @@ class Pki:
         """Server-side context of an ``https://`` proxy on loopback, issued by ``proxy_ca``."""
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         self.proxy_ca.issue_cert("localhost", "127.0.0.1").configure_cert(ctx)
+        return ctx
+
+    @property
+    def bump_ca_pem(self) -> Path:
+        """The bumping proxy's CA certificate, written once."""
+        path = self.dir / "bump-ca.pem"
+        if not path.exists():
+            self.bump_ca.cert_pem.write_to_path(str(path))
+        return path
+
+    def bump_context(self) -> ssl.SSLContext:
+        """Server-side context of a bumping proxy: a leaf for localhost forged with
+        ``bump_ca``, the root sent after it."""
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        leaf = self.bump_ca.issue_cert("localhost", "127.0.0.1", "::1")
+        chain = self.dir / "bump-chain.pem"
+        key = self.dir / "bump-key.pem"
+        chain.write_bytes(leaf.cert_chain_pems[0].bytes() + self.bump_ca.cert_pem.bytes())
+        leaf.private_key_pem.write_to_path(str(key))
+        ctx.load_cert_chain(str(chain), str(key))
         return ctx
 
     @property

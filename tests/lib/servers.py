@@ -1,14 +1,17 @@
 """Servers on 127.0.0.1 for the tests, each running in background threads.
 
 :class:`TlsIndex` is a PEP 503 index over HTTPS (with a leaf of
-:mod:`lib.pki`), :class:`HttpIndex` the same index over plain HTTP (one
-handler, :class:`Index`); :class:`ConnectProxy` is a CONNECT proxy, plain or
-itself over TLS. Both count accepted TCP connections and join every handler thread
-when closed (the shared :class:`_TrackingServer`).
+:mod:`lib.pki`), optionally behaving like nginx with ``ssl_verify_client
+optional`` or wanting a password, :class:`HttpIndex` the same index over plain
+HTTP (one handler, :class:`Index`); :class:`ConnectProxy` is a CONNECT proxy,
+plain or itself over TLS, or one that bumps TLS like squid's ssl-bump and
+answers with its own error page. Both count accepted TCP connections and
+join every handler thread when closed (the shared :class:`_TrackingServer`).
 """
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import hashlib
 import html
@@ -138,6 +141,7 @@ class _IndexHandler(BaseHTTPRequestHandler):
             self.server.index.handshake_errors.append(str(exc))
             raise
         _record_client(self.request, self.server.index.client_names)
+        self.client_cert_presented = bool(self.request.getpeercert())
         super().setup()
 
     def finish(self) -> None:
@@ -170,6 +174,16 @@ class _IndexHandler(BaseHTTPRequestHandler):
     def _serve(self, head: bool) -> None:
         path = urllib.parse.urlsplit(self.path).path
         self.server.index.requests.append(path)
+        index = self.server.index
+        if index.nginx_client_cert and not self.client_cert_presented:
+            self._nginx_400(head)
+            return
+        if index.password is not None and not self._authorised(index.password):
+            self.send_response(401)
+            self.send_header("WWW-Authenticate", 'Basic realm="index"')
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
         dists = self.server.index.dists
         files = sorted(p.name for p in dists.iterdir() if p.is_file() and project_of(p.name))
         projects = sorted({project_of(f) or "" for f in files})
@@ -202,6 +216,21 @@ class _IndexHandler(BaseHTTPRequestHandler):
         else:
             self._send(404, b"not found\n", "text/plain", head)
 
+    def _nginx_400(self, head: bool) -> None:
+        """What nginx answers with ``ssl_verify_client optional`` when no certificate came."""
+        words = "No required SSL certificate was sent"
+        body = (
+            f"<html>\r\n<head><title>400 {words}</title></head>\r\n<body>\r\n"
+            f"<center><h1>400 Bad Request</h1></center>\r\n<center>{words}</center>\r\n"
+            "<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
+        ).encode()
+        self.version_string = lambda: "nginx"  # type: ignore[method-assign]
+        self._send(400, body, "text/html", head)
+
+    def _authorised(self, password: Tuple[str, str]) -> bool:
+        token = base64.b64encode(":".join(password).encode()).decode()
+        return self.headers.get("Authorization", "") == f"Basic {token}"
+
 
 def _record_client(sock: Any, names: List[str]) -> None:
     """When the client presented a certificate, append its subject's common name."""
@@ -227,6 +256,11 @@ class _IndexServer(_TrackingServer):
 class Index(_Served):
     """A PEP 503 index on 127.0.0.1 serving the files in ``dists``, over TLS with
     ``context``, else over plain HTTP; see :class:`TlsIndex` and :class:`HttpIndex`."""
+
+    #: answer 400 as nginx does when no client certificate came (TLS only)
+    nginx_client_cert = False
+    #: (user, password) a request must carry, else 401
+    password: Optional[Tuple[str, str]] = None
 
     def __init__(self, dists: Path, context: Optional[ssl.SSLContext], files_url: str = "") -> None:
         self.dists = dists
@@ -267,7 +301,11 @@ class TlsIndex(Index):
     names, see :meth:`Pki.named_context`); ``ask_client_cert`` asks every
     client for a certificate issued by ``pki.ca`` without requiring one;
     ``files_url`` makes the project pages link their files there (another
-    server's ``.../files/``) instead of to this server.
+    server's ``.../files/``) instead of to this server. ``nginx_client_cert``
+    asks for a client certificate issued by ``pki.ca`` and, when none comes,
+    completes the handshake and answers HTTP 400 "No required SSL certificate
+    was sent", as nginx does with ``ssl_verify_client optional``;
+    ``password`` (user, password) answers 401 to a request without them.
     """
 
     def __init__(
@@ -279,12 +317,16 @@ class TlsIndex(Index):
         context: Optional[ssl.SSLContext] = None,
         ask_client_cert: bool = False,
         files_url: str = "",
+        nginx_client_cert: bool = False,
+        password: Optional[Tuple[str, str]] = None,
     ) -> None:
         self.pki = pki
         self.leaf = leaf
+        self.nginx_client_cert = nginx_client_cert
+        self.password = password
         if context is None:
             context = pki.server_context(leaf, require_client_cert=require_client_cert)
-        if ask_client_cert:
+        if ask_client_cert or nginx_client_cert:
             context.verify_mode = ssl.CERT_OPTIONAL
             pki.ca.configure_trust(context)
         super().__init__(dists, context, files_url)
@@ -320,6 +362,9 @@ class _ProxyHandler(BaseHTTPRequestHandler):
         self.close_connection = True
         host, _, port = target.rpartition(":")
         host = host.strip("[]")
+        if self.server.proxy.bump is not None:
+            self._bump()
+            return
         if host in self.server.proxy.aliases:  # a name only this proxy knows
             host, port = "127.0.0.1", str(self.server.proxy.aliases[host])
         try:
@@ -331,6 +376,32 @@ class _ProxyHandler(BaseHTTPRequestHandler):
             self.send_response(200, "Connection established")
             self.end_headers()
             _pump(self.connection, upstream)
+
+    def _bump(self) -> None:
+        """squid's ssl-bump when it cannot reach the server: TLS with a forged leaf,
+        then its own error page for the request inside."""
+        proxy = self.server.proxy
+        self.send_response(200, "Connection established")
+        self.end_headers()
+        bump = proxy.bump
+        assert bump is not None
+        with bump.wrap_socket(self.connection, server_side=True) as tls:
+            request = tls.makefile("rb")
+            line = request.readline(65537).decode("latin-1").strip()
+            while request.readline(65537) not in (b"\r\n", b"\n", b""):
+                pass
+            proxy.bumped.append(line)
+            body = (
+                b"<html><head><title>ERROR: The requested URL could not be retrieved</title>"
+                b"</head><body><p>The system returned: (111) Connection refused</p></body></html>"
+            )
+            head = (
+                f"HTTP/1.1 {proxy.bump_status} Bad Gateway\r\nServer: {proxy.server}\r\n"
+                "Via: 1.1 bump.corp.test (squid/6.10)\r\nX-Squid-Error: ERR_CONNECT_FAIL 111\r\n"
+                f"Content-Type: text/html\r\nContent-Length: {len(body)}\r\n"
+                "Connection: close\r\n\r\n"
+            ).encode()
+            tls.sendall(head + body)
 
     def _refuse(self) -> None:
         self.close_connection = True
@@ -374,6 +445,11 @@ class ConnectProxy(_Served):
     With ``ask_client_cert`` (and ``tls``) it asks every client for a certificate
     issued by ``ask_client_cert`` without requiring one; ``client_names`` holds the
     subject of each certificate presented to the proxy itself.
+    With ``bump`` (a server context, e.g. :meth:`Pki.bump_context`) it accepts
+    every CONNECT, speaks TLS itself with that leaf inside the tunnel and
+    answers ``bump_status`` with squid's headers (``server`` as its Server
+    header), as squid's ssl-bump does when the server cannot be reached;
+    ``bumped`` holds each request line.
     """
 
     def __init__(
@@ -381,12 +457,19 @@ class ConnectProxy(_Served):
         tls: Optional[ssl.SSLContext] = None,
         aliases: Optional[Dict[str, int]] = None,
         ask_client_cert: Optional[trustme.CA] = None,
+        bump: Optional[ssl.SSLContext] = None,
+        bump_status: int = 502,
+        server: str = "squid/6.10",
     ) -> None:
         if ask_client_cert is not None and tls is not None:
             tls.verify_mode = ssl.CERT_OPTIONAL
             ask_client_cert.configure_trust(tls)
         self.tls = tls
         self.aliases = dict(aliases or {})
+        self.bump = bump
+        self.bump_status = bump_status
+        self.server = server
+        self.bumped: List[str] = []
         self.tunnels: List[str] = []
         self.handshake_errors: List[str] = []
         self.client_names: List[str] = []
