@@ -1,6 +1,6 @@
-"""pip's own session, built as ``pip download`` builds it, for ``check``.
+"""pip's own session, built as ``pip install`` (and ``pip download``) builds it, for ``check``.
 
-pip's ``download`` command parses its options (pip's configuration files and
+pip's ``install`` command parses its options (pip's configuration files and
 ``PIP_*`` variables, as for any pip run) and builds its ``PipSession`` with
 its own ``_build_session`` (a method of the command on every pip from 20.3;
 it moved from ``cli/req_command.py`` to ``cli/index_command.py`` in 24.1), so
@@ -31,7 +31,7 @@ from .trust import ClientCert, Trust
 
 @dataclass(frozen=True)
 class Pip:
-    """A ``pip download`` run's options, and the session it would make requests with."""
+    """A ``pip install`` run's options, and the session it would make requests with."""
 
     options: Any
     session: Any
@@ -82,16 +82,16 @@ class Pip:
 
 
 def start(trust: Trust, timeout: float) -> Pip:
-    """pip's options as ``pip download`` reads them, and its session fitted with ``trust``."""
+    """pip's options as ``pip install`` reads them, and its session fitted with ``trust``."""
     _quiet_pip_logging()
     try:
         from pip._internal.commands import create_command
         from pip._internal.network import session as session_module
 
-        command: Any = create_command("download")
+        command: Any = create_command("install")
         build = command._build_session
     except (ImportError, AttributeError, KeyError) as error:
-        raise unrecognised_pip(f"its download command cannot build a session: {error}") from None
+        raise unrecognised_pip(f"its install command cannot build a session: {error}") from None
     patch.patch_session_module(session_module)  # done by the hook already, unless python -S
     options = _parse(command)
     options.cache_dir = None  # the network itself, never pip's HTTP cache

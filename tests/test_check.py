@@ -249,6 +249,24 @@ def test_defaults_to_pips_indexes_and_find_links(
     assert other_index.url not in proc.stdout
 
 
+def test_reads_pips_options_as_pip_install_does(
+    venv: Venv, home: Path, index: TlsIndex, other_index: TlsIndex, pki: Pki
+) -> None:
+    """The [install] section counts (pip install reads it), [download] does not."""
+    conf = home / "pip.conf"
+    conf.write_text(
+        f"[global]\nindex-url = {other_index.url}\n\n[install]\nindex-url = {index.url}\n\n"
+        f"[download]\nindex-url = {other_index.ip_url}\n"
+    )
+    env = {**ON, "PIP_TRUSTSHIM_STORE": str(pki.ca_pem)}
+    proc = check(venv, home, ["--package", "tinypkg"], env=env, config_file=str(conf))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert [line.split(" (")[0] for line in lines_of(proc)] == [
+        f"OK  {index.url}tinypkg/ 200",
+        f"OK  https://localhost:{index.port}/files/tinypkg-1.0-py3-none-any.whl 200",
+    ]
+
+
 def test_skips_local_indexes(venv: Venv, home: Path, index: TlsIndex, pki: Pki) -> None:
     """pip takes ``file://`` indexes (this machine's pip.conf lists two): nothing to verify."""
     local = (home / "local index").as_uri()
