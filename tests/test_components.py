@@ -26,10 +26,12 @@ import pytest
 
 from lib.components import (
     CLIENT_NAME,
+    OFFLINE,
     PRIVATE,
     PUBLIC,
     Components,
     dependency_wheels,
+    require_no_network,
     running,
     scrubbed,
     tools_venv,
@@ -496,6 +498,7 @@ def test_the_offline_install_of_the_release_wheels_needs_no_network(
     """The docs' offline install, from the dist/ that `tox -e release` makes (the sdist,
     the wheel, certifi's and truststore's wheels), in a network namespace of its own:
     no network at all, not even loopback."""
+    require_no_network()
     checkout = tmp_path / "pip-trustshim"
     copy_checkout(checkout)
     dist = checkout / "dist"
@@ -506,7 +509,6 @@ def test_the_offline_install_of_the_release_wheels_needs_no_network(
     shutil.copy(project_wheel, dist)
     for wheel in dependency_wheels():
         shutil.copy(wheel, dist)
-    offline = ("unshare", "-rn")
     target = bare_venv(pair.python_version, pair.pip_version, tmp_path / "offline", home)
     with socket.socket() as listening:  # proof of the namespace: this cannot be reached
         listening.bind(("127.0.0.1", 0))
@@ -515,7 +517,7 @@ def test_the_offline_install_of_the_release_wheels_needs_no_network(
         reach = f"import socket; socket.create_connection(('127.0.0.1', {port}), 5)"
         assert target.run(["-c", reach], home).returncode == 0
         unreachable = subprocess.run(
-            [*offline, str(target.python), "-c", reach],
+            [*OFFLINE, str(target.python), "-c", reach],
             env=scrubbed(target.bin, home),
             capture_output=True,
             text=True,
@@ -526,7 +528,7 @@ def test_the_offline_install_of_the_release_wheels_needs_no_network(
     env, args = documented(FIRST_INSTALL["offline"], checkout, tmp_path / "unused.pem")
     assert env == {}, env
     proc = subprocess.run(
-        [*offline, str(target.python), *args],
+        [*OFFLINE, str(target.python), *args],
         env=scrubbed(target.bin, home),
         cwd=home,
         capture_output=True,
@@ -534,7 +536,7 @@ def test_the_offline_install_of_the_release_wheels_needs_no_network(
         timeout=300,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert shim_version(target, home, offline) == installed_here(target)
+    assert shim_version(target, home, OFFLINE) == installed_here(target)
     listed = target.pip(["list", "--format=freeze"], home).stdout.splitlines()
     names = sorted(line.split("==")[0].lower() for line in listed)
     wanted = ["certifi", "pip", "pip-trustshim"]

@@ -100,6 +100,20 @@ def require_programs() -> None:
         unavailable("this squid has no OpenSSL (ssl-bump): install squid-openssl")
 
 
+#: the prefix that runs a command with no network at all (a network namespace of its
+#: own, whose loopback is down), as .ci/release runs the offline install
+OFFLINE = ("unshare", "-rn")
+
+
+def require_no_network() -> None:
+    """That OFFLINE can run a command here."""
+    if shutil.which("unshare") is None:
+        unavailable("unshare is not on PATH")
+    done = subprocess.run([*OFFLINE, "true"], capture_output=True, text=True)
+    if done.returncode != 0:
+        unavailable(f"no network namespace of its own here (unshare -rn): {done.stderr.strip()}")
+
+
 def tools_venv() -> Path:
     """A venv with TOOLS (from the registry, once, with this machine's environment), and
     the wheels the public index serves in the wheel cache. Cached under the test cache."""
