@@ -1,9 +1,9 @@
 """The ``pip-trustshim`` command line (also ``python -m pip_trustshim``).
 
 ``status``, ``check``, ``enable``, ``disable``, ``export`` and ``seed``, with
-argparse. Every error
-ends as one line on stderr, never a traceback; the exit statuses are in
-``exitcodes``.
+argparse. Every error ends as one line on stderr beginning ``pip-trustshim:``,
+never a traceback, argparse's usage errors included; the exit statuses are
+in ``exitcodes``.
 
 pip, and each command's module, are imported when needed (a damaged
 installation can still run ``status``); the start-up hook never imports
@@ -16,7 +16,7 @@ import argparse
 import json
 import os
 import sys
-from typing import Any, List, Optional
+from typing import Any, List, NoReturn, Optional, Sequence, Tuple
 
 from .errors import ShimError, escape
 from .exitcodes import INTERNAL_ERROR, NOT_AS_ASKED, SUCCESS, USAGE_ERROR, epilog
@@ -26,11 +26,11 @@ from .pipconfig import LEVELS
 def main(argv: Optional[List[str]] = None) -> int:
     """Run one command; the exit status."""
     parser = build_parser()
-    args = parser.parse_args(argv)
-    if not hasattr(args, "run"):
-        parser.print_help()
-        return USAGE_ERROR
     try:
+        args = parser.parse_args(argv)
+        if not hasattr(args, "run"):
+            parser.print_help()
+            return USAGE_ERROR
         return int(args.run(args))
     except ShimError as error:
         return _fail(str(error), USAGE_ERROR)
@@ -67,9 +67,29 @@ def _is_pip_error(error: BaseException) -> bool:
     return isinstance(error, PipError)
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse, with a usage error as one line (raised as a ShimError): ``pip-trustshim:
+    COMMAND: what argparse says (see pip-trustshim COMMAND --help)``."""
+
+    def error(self, message: str) -> NoReturn:
+        command = self.prog.partition(" ")[2]
+        where = f"{command}: " if command else ""
+        raise ShimError(f"pip-trustshim: {where}{message} (see {self.prog} --help)")
+
+    def parse_known_args(  # type: ignore[override]
+        self, args: Optional[Sequence[str]] = None, namespace: Any = None
+    ) -> Tuple[argparse.Namespace, List[str]]:
+        """A command's parser refuses what it does not know itself, so that the error
+        names the command (argparse leaves it to the top parser, which does not)."""
+        parsed, extras = super().parse_known_args(args, namespace)
+        if extras and " " in self.prog:
+            self.error(f"unrecognized arguments: {' '.join(extras)}")
+        return parsed, extras
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The parser for every command."""
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="pip-trustshim",
         description="Inspect, test and switch pip-trustshim, which makes pip verify HTTPS "
         "against exactly the trust store you chose.",
@@ -146,7 +166,10 @@ def _add_check(commands: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sub.add_argument(
-        "urls", nargs="*", metavar="URL", help="an index URL (https://, http:// or file://)"
+        "urls",
+        nargs="*",
+        metavar="URL",
+        help="an index URL (https://, http:// or file://) or a local path",
     )
     sub.add_argument(
         "--package",

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -37,6 +36,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from lib.venvs import copy_checkout  # noqa: E402
 from mutations import MUTATIONS, Mutation  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
@@ -77,21 +77,6 @@ def problems(mutations: Sequence[Mutation], root: Path = REPO) -> List[str]:
         if not mutation.tests:
             found.append(f"{mutation.name}: no tests listed")
     return found
-
-
-def copy_checkout(target: Path) -> None:
-    """The checkout's files, as they are now (uncommitted changes too), into ``target``."""
-    listed = subprocess.run(
-        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-        cwd=REPO,
-        capture_output=True,
-        check=True,
-    ).stdout.decode()
-    for name in filter(None, listed.split("\0")):
-        source = REPO / name
-        if source.is_file():
-            (target / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, target / name)
 
 
 def mutated(mutation: Mutation, text: str) -> str:

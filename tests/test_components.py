@@ -14,8 +14,11 @@ installed or started skips the tier loudly with the reason.
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
+import socket
 import subprocess
+import sys
 from pathlib import Path
 from typing import Dict, Iterator, List, Tuple
 
@@ -23,16 +26,37 @@ import pytest
 
 from lib.components import (
     CLIENT_NAME,
+    OFFLINE,
     PRIVATE,
     PUBLIC,
     Components,
+    dependency_wheels,
+    require_no_network,
     running,
     scrubbed,
     tools_venv,
 )
-from lib.venvs import Venv, bare_venv, make_venv, wheel_cache
+from lib.venvs import Venv, bare_venv, copy_checkout, make_venv, wheel_cache
+from pip_trustshim import __version__
 
 pytestmark = pytest.mark.components
+
+#: The first install as the docs give it. These lines must match the docs' fenced
+#: block of the first install (docs/install.md or the README; the lead will make this
+#: test read that block): /path/to/pip-trustshim is the checkout (with the dist/ that
+#: `tox -e release` makes in it), /path/to/proxy-ca.pem the proxy's CA.
+FIRST_INSTALL = {
+    "from a checkout": (
+        "PIP_CERT=/path/to/proxy-ca.pem python -m pip install /path/to/pip-trustshim"
+    ),
+    "offline": (
+        "python -m pip install --no-index --find-links /path/to/pip-trustshim/dist pip-trustshim"
+    ),
+}
+#: What the README said until now, never to be given again: a pip before 25.0 keeps
+#: --cert from the build subprocess that fetches the build backend (hatchling).
+CERT_OPTION = "python -m pip install --cert /path/to/proxy-ca.pem /path/to/pip-trustshim"
+CHECKOUT, PROXY_CA = "/path/to/pip-trustshim", "/path/to/proxy-ca.pem"
 
 #: (CPython, pip) pairs of the tier: the oldest pip, the default run's two
 PAIRS = [("3.8", "20.3.4"), ("3.11", "23.2.1"), ("3.13", "26.3")]
@@ -374,3 +398,148 @@ def test_seed_in_tox_commands_pre_serves_the_installs_in_commands(
     seeded = Venv.at(tmp_path / "toxwork" / "seeded", pair.python_version, pair.pip_version)
     version = seeded.pip(["--version"], home)
     assert version.stdout.startswith(f"pip {pair.pip_version} "), version.stdout
+
+
+# --------------------------------------------------------------- the first install
+
+
+def documented(line: str, checkout: Path, proxy_ca: Path) -> Tuple[Dict[str, str], List[str]]:
+    """A command of FIRST_INSTALL with the user's paths: its ``NAME=value`` words (the
+    environment) and its words after ``python``."""
+    words = [
+        word.replace(CHECKOUT, str(checkout)).replace(PROXY_CA, str(proxy_ca))
+        for word in shlex.split(line)
+    ]
+    env = {}
+    while "=" in words[0]:
+        name, _, value = words.pop(0).partition("=")
+        env[name] = value
+    assert words[0] == "python", line
+    return env, words[1:]
+
+
+def shim_version(venv: Venv, home: Path, prefix: Tuple[str, ...] = ()) -> str:
+    """What the installed ``pip-trustshim --version`` says (it must succeed)."""
+    command = [*prefix, str(venv.bin / "pip-trustshim"), "--version"]
+    done = subprocess.run(
+        command, env=scrubbed(venv.bin, home), capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout.strip()
+
+
+def installed_here(venv: Venv) -> str:
+    """``pip-trustshim --version`` of the project installed in ``venv``."""
+    where = venv.site_packages() / "pip_trustshim"
+    return f"pip-trustshim {__version__} from {where} (python {venv.python_version})"
+
+
+def test_the_first_install_from_a_checkout_behind_the_bumping_squid(
+    pair: Venv, components: Components, tmp_path: Path
+) -> None:
+    """A new venv without the shim, behind squid, trusting the proxy only through its CA
+    file. pip install --cert CA CHECKOUT: refused in the build subprocess fetching
+    hatchling before pip 25.0, which does not hand it --cert; installs from 25.0 on.
+    The docs' PIP_CERT=CA reaches that subprocess: it installs on every pip, and the shim,
+    switched on with the proxy's CA in the OS store, then lets plain pip through."""
+    c = components
+    checkout = tmp_path / "pip-trustshim"
+    copy_checkout(checkout)
+    public = c.url(PUBLIC)
+    # the user's network: the proxy, an index (pypi.org's stand-in); no retries
+    network = {"HTTPS_PROXY": c.squid, "PIP_INDEX_URL": public, "PIP_RETRIES": "0"}
+    hatchling = f"GET {public}hatchling/ 200 bump"
+    forwards_cert = tuple(int(x) for x in pair.pip_version.split(".")[:2]) >= (25, 0)
+
+    home = tmp_path / "home-cert-option"
+    home.mkdir()
+    env, args = documented(CERT_OPTION, checkout, c.pki.proxy_pem)
+    target = bare_venv(pair.python_version, pair.pip_version, tmp_path / "cert-option", home)
+    before = len(c.squid_log())
+    proc = target.run(args, home, env={**network, **env})
+    out = proc.stdout + proc.stderr
+    log = since(c.squid_log(), before)
+    if forwards_cert:
+        assert proc.returncode == 0, out
+        assert any(hatchling in line for line in log), log
+        assert shim_version(target, home) == installed_here(target)
+    else:
+        assert proc.returncode != 0, out
+        refusals = [
+            line
+            for line in out.splitlines()
+            if f"{public}hatchling/" in line and "CERTIFICATE_VERIFY_FAILED" in line
+        ]
+        assert "Installing build dependencies: finished with status 'error'" in out, out
+        assert refusals, out  # the build subprocess's fetch of hatchling, refused
+        assert not [line for line in log if hatchling in line], log
+        assert not (target.bin / "pip-trustshim").exists()
+
+    home = tmp_path / "home-pip-cert"
+    home.mkdir()
+    env, args = documented(FIRST_INSTALL["from a checkout"], checkout, c.pki.proxy_pem)
+    assert env == {"PIP_CERT": str(c.pki.proxy_pem)}, env
+    target = bare_venv(pair.python_version, pair.pip_version, tmp_path / "pip-cert", home)
+    before = len(c.squid_log())
+    proc = target.run(args, home, env={**network, **env})
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    log = since(c.squid_log(), before)
+    for project in ("hatchling", "certifi"):  # the build's requests, and the install's
+        assert any(f"GET {public}{project}/ 200 bump" in line for line in log), (project, log)
+    assert shim_version(target, home) == installed_here(target)
+    # Installed, off: plain pip is refused; on, with the proxy's CA in the OS store: through.
+    assert not accepted(download(target, home, public, c.squid, {}))
+    assert accepted(download(target, home, public, c.squid, stores(c, home)["system"]))
+
+
+def test_the_offline_install_of_the_release_wheels_needs_no_network(
+    pair: Venv, project_wheel: Path, tmp_path: Path, home: Path
+) -> None:
+    """The docs' offline install, from the dist/ that `tox -e release` makes (the sdist,
+    the wheel, certifi's and truststore's wheels), in a network namespace of its own:
+    no network at all, not even loopback."""
+    require_no_network()
+    checkout = tmp_path / "pip-trustshim"
+    copy_checkout(checkout)
+    dist = checkout / "dist"
+    dist.mkdir()
+    sdist = [sys.executable, "-m", "hatchling", "build", "-t", "sdist", "-d", str(dist)]
+    done = subprocess.run(sdist, cwd=checkout, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    shutil.copy(project_wheel, dist)
+    for wheel in dependency_wheels():
+        shutil.copy(wheel, dist)
+    target = bare_venv(pair.python_version, pair.pip_version, tmp_path / "offline", home)
+    with socket.socket() as listening:  # proof of the namespace: this cannot be reached
+        listening.bind(("127.0.0.1", 0))
+        listening.listen()
+        port = listening.getsockname()[1]
+        reach = f"import socket; socket.create_connection(('127.0.0.1', {port}), 5)"
+        assert target.run(["-c", reach], home).returncode == 0
+        unreachable = subprocess.run(
+            [*OFFLINE, str(target.python), "-c", reach],
+            env=scrubbed(target.bin, home),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert unreachable.returncode != 0
+        assert "Network is unreachable" in unreachable.stderr, unreachable.stderr
+    env, args = documented(FIRST_INSTALL["offline"], checkout, tmp_path / "unused.pem")
+    assert env == {}, env
+    proc = subprocess.run(
+        [*OFFLINE, str(target.python), *args],
+        env=scrubbed(target.bin, home),
+        cwd=home,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert shim_version(target, home, OFFLINE) == installed_here(target)
+    listed = target.pip(["list", "--format=freeze"], home).stdout.splitlines()
+    names = sorted(line.split("==")[0].lower() for line in listed)
+    wanted = ["certifi", "pip", "pip-trustshim"]
+    if tuple(int(x) for x in pair.python_version.split(".")) >= (3, 10):
+        wanted.append("truststore")
+    assert names == sorted(wanted), listed

@@ -78,6 +78,88 @@ def test_usage_errors_are_one_line(
     assert err.count("\n") == 1 and err.startswith("pip-trustshim: ") and words in err, err
 
 
+@pytest.mark.parametrize(
+    "argv, line",
+    [
+        (
+            ["check", "--bogus"],
+            "pip-trustshim: check: unrecognized arguments: --bogus "
+            "(see pip-trustshim check --help)",
+        ),
+        (
+            ["check", "--timeout", "soon"],
+            "pip-trustshim: check: argument --timeout: invalid float value: 'soon' "
+            "(see pip-trustshim check --help)",
+        ),
+        (
+            ["seed"],
+            "pip-trustshim: seed: the following arguments are required: TARGET "
+            "(see pip-trustshim seed --help)",
+        ),
+        (
+            ["disable", "--global", "--user"],
+            "pip-trustshim: disable: argument --user: not allowed with argument --global "
+            "(see pip-trustshim disable --help)",
+        ),
+        (
+            ["enable", "--store"],
+            "pip-trustshim: enable: argument --store: expected one argument "
+            "(see pip-trustshim enable --help)",
+        ),
+        (
+            ["--bogus", "status"],
+            "pip-trustshim: unrecognized arguments: --bogus (see pip-trustshim --help)",
+        ),
+        (
+            ["export", "--no\x1b[2J\npe"],
+            "pip-trustshim: export: unrecognized arguments: --no\\x1b[2J\\npe "
+            "(see pip-trustshim export --help)",
+        ),
+    ],
+    ids=[
+        "unknown-option",
+        "bad-value",
+        "missing-target",
+        "exclusive-levels",
+        "missing-value",
+        "before-the-command",
+        "escaped",
+    ],
+)
+def test_argparse_usage_errors_are_one_line_naming_the_command(
+    argv: List[str], line: str, clean_environ: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Not argparse's usage line and error line: one line, as every other error."""
+    code, out, err = run_cli(argv, capsys)
+    assert (code, out, err) == (exitcodes.USAGE_ERROR, "", line + "\n")
+
+
+def test_an_unknown_command_is_one_line(
+    clean_environ: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """argparse words the choices differently from one Python to the next."""
+    code, out, err = run_cli(["frob"], capsys)
+    assert code == exitcodes.USAGE_ERROR and out == "" and err.count("\n") == 1, err
+    assert err.startswith("pip-trustshim: argument COMMAND: invalid choice: 'frob' "), err
+    assert err.endswith(" (see pip-trustshim --help)\n") and "seed" in err, err  # the choices
+
+
+def test_check_and_disable_help_say_what_they_take(capsys: pytest.CaptureFixture[str]) -> None:
+    """check takes a local path too; disable leaves every other setting, host tables too."""
+    for argv, words in (
+        (["check", "--help"], "URL an index URL (https://, http:// or file://) or a local path"),
+        (
+            ["disable", "--help"],
+            "Nothing else is changed: store, extra-ca, host-ca and host-client-cert stay, "
+            "so 'enable' brings them back",
+        ),
+    ):
+        with pytest.raises(SystemExit) as exited:
+            cli.main(argv)
+        assert exited.value.code == 0
+        assert words in " ".join(capsys.readouterr().out.split()), argv
+
+
 def test_status_json_in_process(
     clean_environ: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

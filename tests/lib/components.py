@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import signal
 import socket
@@ -57,6 +58,19 @@ TOOLS = (
 )
 #: real wheels the public index serves: the build requirements of the setuptools sdist
 BUILD_WHEELS = ("setuptools==75.3.0", "wheel==0.45.1")  # the newest for Python 3.8
+#: real wheels the public index serves for a first install from a checkout: the build
+#: backend of pyproject.toml (hatchling) and its requirements, the newest that run on
+#: every Python of the tier (hatchling 1.33 needs 3.10); tomli is for Python < 3.11
+BACKEND_WHEELS = (
+    "hatchling==1.27.0",
+    "packaging==26.2",
+    "pathspec==0.12.1",
+    "pluggy==1.5.0",
+    "tomli==2.5.0",
+    "trove-classifiers==2026.9.21.13",
+)
+#: the project's own requirements, served by the public index as the wheel cache has them
+DEPENDENCIES = (("certifi", "3.8"), ("truststore", "3.11"))
 TOOLS_PYTHON = "3.11"
 SQUID = "/usr/sbin/squid"
 CERTGEN = "/usr/lib/squid/security_file_certgen"
@@ -86,15 +100,30 @@ def require_programs() -> None:
         unavailable("this squid has no OpenSSL (ssl-bump): install squid-openssl")
 
 
+#: the prefix that runs a command with no network at all (a network namespace of its
+#: own, whose loopback is down), as .ci/release runs the offline install
+OFFLINE = ("unshare", "-rn")
+
+
+def require_no_network() -> None:
+    """That OFFLINE can run a command here."""
+    if shutil.which("unshare") is None:
+        unavailable("unshare is not on PATH")
+    done = subprocess.run([*OFFLINE, "true"], capture_output=True, text=True)
+    if done.returncode != 0:
+        unavailable(f"no network namespace of its own here (unshare -rn): {done.stderr.strip()}")
+
+
 def tools_venv() -> Path:
-    """A venv with TOOLS (from the registry, once, with this machine's environment) and
-    the build wheels in the wheel cache. Cached under the test cache."""
+    """A venv with TOOLS (from the registry, once, with this machine's environment), and
+    the wheels the public index serves in the wheel cache. Cached under the test cache."""
     path = cache_root() / "components-tools"
     marker = path / ".trustshim-tools"
     wanted = "\n".join(TOOLS) + "\n"
     with _locked(cache_root() / "components-tools.lock"):
-        for requirement in BUILD_WHEELS:
+        for requirement in BUILD_WHEELS + BACKEND_WHEELS:
             download_wheel(requirement, "3.8")
+        dependency_wheels()
         if marker.exists() and marker.read_text() == wanted:
             return path
         python = require_python(TOOLS_PYTHON)
@@ -111,6 +140,23 @@ def tools_venv() -> Path:
             unavailable(f"cannot install {' '.join(TOOLS)}: {done.stderr.strip()[-500:]}")
         marker.write_text(wanted)
     return path
+
+
+def cached_wheels(requirement: str) -> List[Path]:
+    """The wheel cache's wheels of ``requirement``: ``NAME==VERSION``, or ``NAME`` (every
+    version there). None is a failure: :func:`tools_venv` downloaded them."""
+    name, _, version = requirement.partition("==")
+    stem = re.sub(r"[-_.]+", "_", name).lower()  # as a wheel's file name spells it
+    found = sorted(wheel_cache().glob(f"{stem}-{version or '*'}-*.whl"))
+    assert found, f"no wheel of {requirement} in {wheel_cache()}"
+    return found
+
+
+def dependency_wheels() -> List[Path]:
+    """The wheel cache's wheels of the project's requirements, downloaded once."""
+    for requirement, python_version in DEPENDENCIES:
+        download_wheel(requirement, python_version)
+    return [wheel for name, _ in DEPENDENCIES for wheel in cached_wheels(name)]
 
 
 def free_port() -> int:
@@ -396,10 +442,12 @@ class Components:
 
     ``url(PUBLIC)``/``url(PRIVATE)``: the indexes as clients name them;
     ``squid``/``rogue``: the proxies' ``http://127.0.0.1:PORT``. The public
-    index serves tinypkg, the setuptools sdist ``buildme`` and the real
-    setuptools and wheel wheels; the private one ``corppkg`` (which needs
-    tinypkg). nginx checks a client certificate from the internal CA on
-    every request to the private index.
+    index serves tinypkg, the setuptools sdist ``buildme``, the real
+    setuptools and wheel wheels, and what a first install of the project
+    from a checkout fetches (hatchling and its requirements, certifi,
+    truststore); the private one ``corppkg`` (which needs tinypkg). nginx
+    checks a client certificate from the internal CA on every request to the
+    private index.
     """
 
     def __init__(self, root: Path, tools: Path) -> None:
@@ -414,9 +462,8 @@ class Components:
         public, private = self.root / "public-packages", self.root / "private-packages"
         make_wheel(public, "tinypkg", "1.0")
         make_setuptools_sdist(public, "buildme", "1.0")
-        for requirement in BUILD_WHEELS:
-            name = requirement.replace("==", "-")
-            (found,) = wheel_cache().glob(f"{name}-*.whl")
+        served = [w for r in BUILD_WHEELS + BACKEND_WHEELS for w in cached_wheels(r)]
+        for found in served + dependency_wheels():
             shutil.copy(found, public)
         make_wheel(private, "corppkg", "1.0", requires=["tinypkg"])
         git_root = self.root / "git"

@@ -367,6 +367,22 @@ def build_project_wheel(out_dir: Path, project_dir: Path = REPO_ROOT) -> Path:
     return target
 
 
+def copy_checkout(target: Path, checkout: Path = REPO_ROOT) -> None:
+    """The checkout's files, as they are now (uncommitted changes too), into ``target``:
+    git's tracked and untracked files, not the ignored ones (no .tox, no test cache)."""
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=checkout,
+        capture_output=True,
+        check=True,
+    ).stdout.decode()
+    for name in filter(None, listed.split("\0")):
+        source = checkout / name
+        if source.is_file():
+            (target / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target / name)
+
+
 def bare_venv(
     version: str, pip_version: str, path: Path, home: Path, with_pip: bool = True
 ) -> Venv:
