@@ -17,23 +17,11 @@ from typing import Any, Dict, List, Optional
 import pytest
 
 from lib.pki import Pki
+from lib.running import cli
 from lib.servers import TlsIndex
 from lib.venvs import Venv, fresh_venv, scrubbed_env
 
 ON = {"PIP_TRUSTSHIM": "1"}
-
-
-def cli(
-    venv: Venv,
-    args: List[str],
-    home: Path,
-    env: Optional[Dict[str, str]] = None,
-    config_file: Optional[str] = None,
-    cwd: Optional[Path] = None,
-) -> subprocess.CompletedProcess[str]:
-    """``python -m pip_trustshim *args`` in the venv."""
-    args = ["-m", "pip_trustshim", *args]
-    return venv.run(args, home, env=env, config_file=config_file, cwd=cwd)
 
 
 def script(

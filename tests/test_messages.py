@@ -15,12 +15,12 @@ import json
 import shutil
 import subprocess
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import List
 
 from cryptography import x509
 
 from lib.pki import Pki, dated_ca_pem
-from lib.running import assert_downloaded, download, shim, write_config
+from lib.running import assert_downloaded, cli, download, shim, write_config
 from lib.servers import TlsIndex
 from lib.venvs import Venv, scrubbed_env
 
@@ -41,16 +41,6 @@ def nasty_copy(home: Path, pki: Pki, name: str = NASTY) -> Path:
     path = home / name
     shutil.copyfile(pki.ca_pem, path)
     return path
-
-
-def cli(
-    venv: Venv,
-    args: List[str],
-    home: Path,
-    env: Optional[Dict[str, str]] = None,
-    config_file: Optional[str] = None,
-) -> subprocess.CompletedProcess[str]:
-    return venv.run(["-m", "pip_trustshim", *args], home, env=env, config_file=config_file)
 
 
 def test_status_escapes_a_path(venv: Venv, home: Path, pki: Pki) -> None:

@@ -23,6 +23,7 @@ from lib.running import (
     assert_downloaded,
     assert_refused,
     assert_shim_error,
+    cli,
     download,
     shim,
 )
@@ -335,12 +336,6 @@ def test_a_bad_entry_stops_pip_before_any_connection(
 
 
 # ----------------------------------------------------------------- command line
-
-
-def cli(
-    venv: Venv, args: List[str], home: Path, env: Dict[str, str]
-) -> subprocess.CompletedProcess[str]:
-    return venv.run(["-m", "pip_trustshim", *args], home, env=env)
 
 
 def cautions(report: Dict[str, object]) -> List[str]:

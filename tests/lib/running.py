@@ -68,6 +68,19 @@ def download(
     return venv.pip(command, home, env=env, config_file=config_file, timeout=timeout)
 
 
+def cli(
+    venv: Venv,
+    args: List[str],
+    home: Path,
+    env: Optional[Dict[str, str]] = None,
+    config_file: Optional[str] = None,
+    cwd: Optional[Path] = None,
+) -> subprocess.CompletedProcess[str]:
+    """``python -m pip_trustshim *args`` in the venv (as :meth:`Venv.run` runs it)."""
+    args = ["-m", "pip_trustshim", *args]
+    return venv.run(args, home, env=env, config_file=config_file, cwd=cwd)
+
+
 def shim(store: str, **more: str) -> Dict[str, str]:
     """Environment that switches the shim on with ``store``."""
     return {"PIP_TRUSTSHIM": "1", "PIP_TRUSTSHIM_STORE": store, **more}
