@@ -36,23 +36,22 @@ from lib.components import (
     scrubbed,
     tools_venv,
 )
-from lib.venvs import Venv, bare_venv, copy_checkout, make_venv, wheel_cache
+from lib.docs import marked_block
+from lib.venvs import REPO_ROOT, Venv, bare_venv, copy_checkout, make_venv, wheel_cache
 from pip_trustshim import __version__
 
 pytestmark = pytest.mark.components
 
-#: The first install as the docs give it. These lines must match the docs' fenced
-#: block of the first install (docs/install.md or the README; the lead will make this
-#: test read that block): /path/to/pip-trustshim is the checkout (with the dist/ that
-#: `tox -e release` makes in it), /path/to/proxy-ca.pem the proxy's CA.
-FIRST_INSTALL = {
-    "from a checkout": (
-        "PIP_CERT=/path/to/proxy-ca.pem python -m pip install /path/to/pip-trustshim"
-    ),
-    "offline": (
-        "python -m pip install --no-index --find-links /path/to/pip-trustshim/dist pip-trustshim"
-    ),
-}
+#: The first install as the README gives it (its fenced block marked
+#: ``<!-- first-install -->``), one command per route: /path/to/pip-trustshim is
+#: the checkout, /path/to/proxy-ca.pem the proxy's CA, and ``dist`` the folder of
+#: wheels that `tox -e release` leaves, in the working directory.
+FIRST_COMMANDS = [
+    line
+    for line in marked_block(REPO_ROOT / "README.md", "first-install").splitlines()
+    if line.strip() and not line.lstrip().startswith("#")
+]
+FIRST_INSTALL = {"offline" if "--no-index" in c else "from a checkout": c for c in FIRST_COMMANDS}
 #: What the README said until now, never to be given again: a pip before 25.0 keeps
 #: --cert from the build subprocess that fetches the build backend (hatchling).
 CERT_OPTION = "python -m pip install --cert /path/to/proxy-ca.pem /path/to/pip-trustshim"
@@ -477,6 +476,7 @@ def test_the_first_install_from_a_checkout_behind_the_bumping_squid(
 
     home = tmp_path / "home-pip-cert"
     home.mkdir()
+    assert len(FIRST_COMMANDS) == len(FIRST_INSTALL) == 2, FIRST_COMMANDS  # both routes, once
     env, args = documented(FIRST_INSTALL["from a checkout"], checkout, c.pki.proxy_pem)
     assert env == {"PIP_CERT": str(c.pki.proxy_pem)}, env
     target = bare_venv(pair.python_version, pair.pip_version, tmp_path / "pip-cert", home)
@@ -530,7 +530,7 @@ def test_the_offline_install_of_the_release_wheels_needs_no_network(
     proc = subprocess.run(
         [*OFFLINE, str(target.python), *args],
         env=scrubbed(target.bin, home),
-        cwd=home,
+        cwd=checkout,  # where dist/ is, as the README's relative --find-links dist wants
         capture_output=True,
         text=True,
         timeout=300,
