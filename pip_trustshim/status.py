@@ -260,9 +260,14 @@ def site_dirs() -> List[str]:
 def render(report: Dict[str, Any]) -> str:
     """The report as text for a person, every line escaped (``errors.escape``)."""
     lines = [HEADLINES[report["shim"]]]
-    if report["hook"]["problems"]:
+    if report["hook"]["problems"] and report["shim"] == "error":
+        lines[0] = (
+            "pip-trustshim cannot tell whether it is on: its installation is DAMAGED (see below)"
+        )
+    elif report["hook"]["problems"]:
         lines[0] += ", but its installation is DAMAGED (see below)"
-    for name, setting in report["settings"].items():
+    settings = report["settings"]  # empty when they could not be read: nothing to say "none" of
+    for name, setting in settings.items():
         if name.startswith("host-"):
             continue  # a table: one line per entry below
         value = setting["value"] or "(none)"
@@ -273,11 +278,12 @@ def render(report: Dict[str, Any]) -> str:
         if entry["written"] != host:
             host += f" (written {entry['written']!r})"
         lines.append(f"  {name}: {host} -> {entry['path']}  [{entry['source']}]")
-    if not report["hosts"]:
+    tables = [settings[name]["value"].strip() for name in settings if name.startswith("host-")]
+    if settings and not report["hosts"] and not any(tables):
         lines.append("  per-host entries: none (no host-ca, no host-client-cert)")
     for bundle in report["pip_bundles"]:
         lines.append(f"  pip's own CA bundle: {bundle['path']}  [{bundle['source']}]")
-    if not report["pip_bundles"]:
+    if settings and not report["pip_bundles"]:
         lines.append("  pip's own CA bundles: none (no --cert, PIP_CERT, cert =, *_CA_BUNDLE)")
     if report["error"]:
         lines.append(f"  error: {report['error']}")

@@ -182,6 +182,12 @@ def test_status_reports_a_bad_setting_and_exits_0(venv: Venv, home: Path) -> Non
     )
     assert "  error: pip-trustshim: trustshim.enabled = 'sometimes'" in proc.stdout
     assert "hook active in this process: yes" in proc.stdout
+    # a malformed table is not "none": the error says what is wrong with it
+    proc = script(
+        venv, ["status"], home, env={"PIP_TRUSTSHIM": "1", "PIP_TRUSTSHIM_HOST_CA": "*.0.1 /x"}
+    )
+    assert "  error: pip-trustshim: trustshim.host-ca = '*.0.1 /x'" in proc.stdout, proc.stdout
+    assert "per-host entries: none" not in proc.stdout
 
 
 # ------------------------------------------------------- enable / disable
