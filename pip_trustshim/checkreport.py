@@ -129,10 +129,13 @@ def render(report: Report, verbose: bool) -> str:
         root = certs.describe(next(r.root for r in report.results if r.root))
         lines.append(f"saved the root CA '{root.subject}' (sha256 {root.sha256}) to {report.saved}")
     elif report.save_root is not None:
-        lines.append(
-            f"--save-root: nothing written to {report.save_root}: "
-            "no failed chain ended in a root CA"
+        refused = any(result.chain for result in report.results if result.result == "fail")
+        why = (
+            "no refused chain ended in a root CA the server sent (ask IT for the root)"
+            if refused
+            else "no certificate was refused (it saves the root of a chain pip would refuse)"
         )
+        lines.append(f"--save-root: nothing written to {report.save_root}: {why}")
     return "".join(escape(line) + "\n" for line in lines)
 
 

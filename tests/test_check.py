@@ -422,7 +422,8 @@ def test_save_root_writes_the_untrusted_root(
         if not reads_chain(venv):  # Python 3.8/3.9: the leaf only, so no root to save
             assert ONLY_THE_LEAF in out
             assert out.endswith(
-                f"--save-root: nothing written to {saved}: no failed chain ended in a root CA\n"
+                f"--save-root: nothing written to {saved}: no refused chain ended in a root CA "
+                "the server sent (ask IT for the root)\n"
             )
             assert not saved.exists()
             return
@@ -450,7 +451,8 @@ def test_save_root_with_nothing_to_save(venv: Venv, home: Path, index: TlsIndex,
     proc = check(venv, home, ["--save-root", str(saved), index.url], env=env)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert proc.stdout.endswith(
-        f"--save-root: nothing written to {saved}: no failed chain ended in a root CA\n"
+        f"--save-root: nothing written to {saved}: no certificate was refused (it saves "
+        "the root of a chain pip would refuse)\n"
     )
     assert not saved.exists()
     code, report = check_json(venv, home, ["--save-root", str(saved), index.url], env=env)
