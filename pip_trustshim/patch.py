@@ -194,7 +194,7 @@ def _recognised(adapter: Any) -> bool:
 def fit_adapter(adapter: Any, session: Any, trust: Trust, expected: Tuple[Bundle, ...]) -> None:
     """Make the https adapter verify every connection with ``trust``, as strict as
     pip's own context would (``expected``: the bundles the session will be given)."""
-    strict, proxy_strict = templates(adapter)
+    strict, tunnelled, proxy_strict = templates(adapter)
     default = trust.context(expected, template=strict)
     if hasattr(adapter, "_ssl_context"):
         adapter._ssl_context = default
@@ -202,40 +202,51 @@ def fit_adapter(adapter: Any, session: Any, trust: Trust, expected: Tuple[Bundle
     adapter.proxy_manager_for = _proxying(
         adapter.proxy_manager_for, session, trust, default, proxy_strict
     )
-    adapter.cert_verify = _verifying(adapter.cert_verify, session, trust, strict)
+    adapter.cert_verify = _verifying(adapter.cert_verify, session, trust, strict, tunnelled)
     adapter.proxy_manager = {}
     adapter.init_poolmanager(
         adapter._pool_connections, adapter._pool_maxsize, block=adapter._pool_block
     )
 
 
-def templates(adapter: Any) -> Tuple[Template, Template]:
+def templates(adapter: Any) -> Tuple[Template, Template, Template]:
     """How strict pip's own contexts are in this session's mode: the connections to
-    servers (through a CONNECT tunnel too), and the TLS to an ``https://`` proxy.
+    servers, directly and through a CONNECT tunnel, and the TLS to an ``https://``
+    proxy.
 
     pip 22.2 and later put the context they use on the https adapter
     (``_ssl_context``) when they use truststore: by default from 24.2, with
     ``--use-feature=truststore`` on 22.2 to 24.1. Otherwise (older pips, their
     default, ``--use-deprecated=legacy-certs``, Python before 3.10) pip's
     vendored urllib3 builds a context per connection with its
-    ``create_urllib3_context``. For the TLS to an ``https://`` proxy, urllib3's
-    is the one pip uses when it is given a CA bundle, in every mode (pip 26.2
-    alone hands its own context there).
+    ``create_urllib3_context``; so it does for the servers behind a proxy on
+    pips before 25.2, whose adapter gives its context to direct connections
+    only. For the TLS to an ``https://`` proxy, urllib3's is the one pip uses
+    when it is given a CA bundle, in every mode (pip 26.2 alone hands its own
+    context there).
     """
     urllib3 = urllib3_template()
     own = getattr(adapter, "_ssl_context", None)
     if own is None:
-        return urllib3, urllib3
-    return Template.of(own, "pip's truststore context"), urllib3
+        return urllib3, urllib3, urllib3
+    pips = Template.of(own, "pip's truststore context")
+    return pips, (pips if _proxies_get_its_context(adapter) else urllib3), urllib3
+
+
+def _proxies_get_its_context(adapter: Any) -> bool:
+    """Whether pip's adapter hands its context to the pools behind a proxy (25.2+)."""
+    from pip._vendor.requests.adapters import HTTPAdapter
+
+    return type(adapter).proxy_manager_for is not HTTPAdapter.proxy_manager_for
 
 
 _urllib3: List[Template] = []
 
 
 def urllib3_template() -> Template:
-    """The strictness of the context pip's vendored urllib3 builds for a connection,
-    with its hostname check done by OpenSSL (urllib3 1.x does it itself, with the
-    same common-name fallback as OpenSSL's default)."""
+    """The strictness of the context pip's vendored urllib3 builds for a connection:
+    urllib3 2.x leaves the host name to OpenSSL, urllib3 1.x matches it itself
+    (``check_hostname`` off; ``HostContext`` makes the same check)."""
     if not _urllib3:
         try:
             from pip._vendor.urllib3.util.ssl_ import create_urllib3_context
@@ -275,31 +286,38 @@ def _proxying(
         kwargs["ssl_context"] = default
         parts = urllib.parse.urlsplit(proxy)
         if parts.scheme.lower() == "https":
-            host, port = parts.hostname or "", parts.port or 443
+            host, port = proxy_host(proxy), parts.port or 443
             try:  # the proxy's host decides, as for any host; pip's --client-cert is not sent
                 bundles = session_bundles(session)
                 context = trust.context(bundles, None, host, port, template)
+                kwargs["proxy_ssl_context"] = for_host(context, host)
             except ShimError as error:
                 _raise_command_error(str(error))
-            kwargs["proxy_ssl_context"] = for_host(context, host)
         return method(proxy, **kwargs)
 
     return proxy_manager_for
 
 
 def _verifying(
-    method: Callable[..., Any], session: Any, trust: Trust, template: Template
+    method: Callable[..., Any],
+    session: Any,
+    trust: Trust,
+    direct: Template,
+    tunnelled: Template,
 ) -> Callable[..., Any]:
-    """``cert_verify``: the pool gets exactly the context the shim resolves."""
+    """``cert_verify``: the pool gets exactly the context the shim resolves, as strict as
+    pip's own for a pool reached directly or, behind a proxy, through a tunnel."""
 
     @functools.wraps(method)
     def cert_verify(conn: Any, url: str, verify: Any, cert: ClientCert) -> None:
         method(conn, url, verify, cert)  # pip's own checks: --cert path, --client-cert
         if not url.lower().startswith("https"):
             return
+        template = direct if getattr(conn, "proxy", None) is None else tunnelled
         try:
             bundles = session_bundles(session, verify)
             context = trust.context(bundles, cert or None, conn.host, conn.port, template)
+            context = for_host(context, conn.host)
         except ShimError as error:
             _raise_command_error(str(error))
         conn.cert_reqs = "CERT_REQUIRED"
@@ -307,8 +325,8 @@ def _verifying(
         conn.ca_cert_dir = None
         conn.cert_file = None  # the client certificate is in the context
         conn.key_file = None
-        conn.conn_kw["ssl_context"] = for_host(context, conn.host)
-        _reusing(conn, conn.conn_kw["ssl_context"])
+        conn.conn_kw["ssl_context"] = context
+        _reusing(conn, context)
 
     return cert_verify
 
@@ -366,23 +384,41 @@ def _wanted(pool: Any) -> Any:
     return pool.conn_kw.get("ssl_context")
 
 
-class HostnameContext:
-    """A context that names an IP address host as ``server_hostname``.
+class HostContext:
+    """A context for the connections to one host, checked as pip's urllib3 checks them.
 
-    urllib3 1.x leaves ``server_hostname`` out when the host is an IP address,
-    and a context that checks hostnames then refuses to connect; inside a
-    CONNECT tunnel it passes an IPv6 address in brackets, which OpenSSL would
-    check as a name. This passes the bare address, so OpenSSL checks it
-    against the certificate's IP SANs, as urllib3 1.x itself does with its own
-    contexts. Every other attribute, read or set, is the wrapped context's.
+    It closes two gaps of urllib3 1.x (pip before 26.1):
+
+    * Where pip's own context leaves the host name to urllib3 (its contexts
+      without truststore, ``check_hostname`` off), urllib3 1.x matches the name
+      itself after the handshake, with its ``match_hostname``: a wildcard over
+      one label (``*.corp``) passes there, and OpenSSL would refuse it. The
+      shim's context then leaves the name to urllib3 too, exactly as strict,
+      and this makes the same call after every handshake it makes: urllib3
+      skips it for a ``proxy_ssl_context`` it is given (the TLS to an
+      ``https://`` proxy), and the shim never leaves a name unchecked. (A
+      ``wrap_bio``, TLS inside TLS, is the server behind an ``https://``
+      proxy, whose name urllib3 matches once its handshake is done.)
+    * urllib3 1.x leaves ``server_hostname`` out when the host is an IP address,
+      and a context that checks host names then refuses to connect; inside a
+      CONNECT tunnel it passes an IPv6 address in brackets, which OpenSSL would
+      check as a name. This passes the bare address, so OpenSSL checks it
+      against the certificate's IP SANs.
+
+    Every other attribute, read or set, is the wrapped context's.
     """
 
     _context: ssl.SSLContext
     _host: str
+    _address: str
+    _match: Callable[[Any, str], None]
 
-    def __init__(self, context: ssl.SSLContext, host: str) -> None:
+    def __init__(self, context: ssl.SSLContext, host: str, address: str) -> None:
         object.__setattr__(self, "_context", context)
         object.__setattr__(self, "_host", host)
+        object.__setattr__(self, "_address", address)
+        if not context.check_hostname:
+            object.__setattr__(self, "_match", urllib3_match_hostname())
 
     def __getattr__(self, name: str) -> object:
         return getattr(self._context, name)
@@ -391,27 +427,58 @@ class HostnameContext:
         setattr(self._context, name, value)
 
     def wrap_socket(self, sock: Any, *args: Any, **kwargs: Any) -> Any:
-        kwargs["server_hostname"] = self._host
-        return self._context.wrap_socket(sock, *args, **kwargs)
+        if self._address:
+            kwargs["server_hostname"] = self._address
+        wrapped = self._context.wrap_socket(sock, *args, **kwargs)
+        if not self._context.check_hostname:
+            try:
+                self._match(wrapped.getpeercert(), self._host)
+            except BaseException:
+                wrapped.close()
+                raise
+        return wrapped
 
     def wrap_bio(self, incoming: Any, outgoing: Any, *args: Any, **kwargs: Any) -> Any:
-        kwargs["server_hostname"] = self._host
+        if self._address:
+            kwargs["server_hostname"] = self._address
         return self._context.wrap_bio(incoming, outgoing, *args, **kwargs)
 
 
-_named: Dict[Tuple[int, str], HostnameContext] = {}
+_hosts: Dict[Tuple[int, str], HostContext] = {}
 
 
 def for_host(context: ssl.SSLContext, host: str) -> Any:
-    """``context``, or for an IP address host on urllib3 1.x, one that names it."""
+    """``context`` for the connections to ``host`` (as urllib3 names it), wrapped in a
+    ``HostContext`` where urllib3 1.x needs one: the host name left to urllib3, or an
+    IP address host."""
     address = host.strip("[]").split("%")[0]
     if not _is_ip(address) or _urllib3_major() >= 2:
+        address = ""
+    if context.check_hostname and not address:
         return context
-    key = (id(context), address)
-    named = _named.get(key)
+    key = (id(context), host)
+    named = _hosts.get(key)
     if named is None:
-        named = _named.setdefault(key, HostnameContext(context, address))
+        named = _hosts.setdefault(key, HostContext(context, host, address))
     return named
+
+
+def urllib3_match_hostname() -> Callable[[Any, str], None]:
+    """The function pip's vendored urllib3 1.x matches a certificate to a host name with
+    (its own, or Python's ``ssl.match_hostname`` on urllib3 1.26.2 and older)."""
+    try:
+        from pip._vendor.urllib3.connection import _match_hostname  # type: ignore
+    except ImportError:
+        raise unrecognised_pip("its urllib3 has no host name check the shim knows") from None
+    match: Callable[[Any, str], None] = _match_hostname
+    return match
+
+
+def proxy_host(proxy: str) -> str:
+    """The host of a proxy URL as pip's urllib3 connects to it (lower case, IDNA 2008)."""
+    from pip._vendor.urllib3.util.url import parse_url
+
+    return str(parse_url(proxy).host or "")
 
 
 def fit_build_children(trust: Trust) -> None:

@@ -2,10 +2,10 @@
 
 The store (``system``, ``certifi`` or a bundle path), and any PEM file or
 OpenSSL hashed directory added to it. Every context is
-``PROTOCOL_TLS_CLIENT`` with certificate and hostname checks on, and is
-exactly as strict as a ``Template`` (read from the context pip itself would
-use): the same verify flags, protocol versions, options and ciphers; only the
-trust anchors differ. Anything that cannot be loaded is an error naming where
+``PROTOCOL_TLS_CLIENT`` with the certificate check on, and is exactly as
+strict as a ``Template`` (read from the context pip itself would use): the
+same verify flags, protocol versions, options, ciphers and host name check;
+only the trust anchors differ. Anything that cannot be loaded is an error naming where
 it came from, in plain words (a FIFO, a truncated PEM block, a malformed
 certificate and where it is); there is no fallback to another store.
 """
@@ -52,7 +52,9 @@ class Template:
 
     ``of`` reads it from a context (pip's own, or the one pip's vendored
     urllib3 would build); ``new`` and ``apply`` give it to the shim's
-    contexts, whose certificate and hostname checks are always on. Equal
+    contexts, whose certificate check is always on, and whose host name is
+    matched where pip's is: by OpenSSL, or after the handshake by urllib3 1.x
+    (``check_hostname`` off, as in the context urllib3 1.x builds). Equal
     templates make equal contexts, so a template is part of a context's key.
     """
 
@@ -66,6 +68,9 @@ class Template:
     #: the enabled TLS 1.2 and older cipher suites, with OpenSSL's security level
     ciphers: str
     post_handshake_auth: Optional[bool]
+    #: whether OpenSSL matches the host name; where not, urllib3 1.x does it itself
+    #: (and ``patch.HostContext`` with it), as for pip's own context
+    check_hostname: bool = True
 
     @classmethod
     def of(cls, context: Any, mode: str) -> Template:
@@ -82,6 +87,7 @@ class Template:
             int(context.options),
             ciphers,
             getattr(context, "post_handshake_auth", None),
+            bool(context.check_hostname),
         )
 
     def new(self) -> ssl.SSLContext:
@@ -100,7 +106,7 @@ class Template:
         if self.post_handshake_auth is not None:
             ctx.post_handshake_auth = self.post_handshake_auth
         ctx.verify_mode = ssl.CERT_REQUIRED
-        ctx.check_hostname = True
+        ctx.check_hostname = self.check_hostname
         return context
 
 

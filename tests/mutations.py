@@ -366,10 +366,18 @@ LATER: Tuple[Mutation, ...] = (
     Mutation(
         "check-hostname-off",
         "pip_trustshim/stores.py",
-        "ctx.check_hostname = True",
+        "ctx.check_hostname = self.check_hostname",
         "ctx.check_hostname = False",
         ("tests/test_stores.py::test_contexts_always_verify",),
         "every context checks the certificate and the host name",
+    ),
+    Mutation(
+        "host-name-always-left-to-openssl",
+        "pip_trustshim/stores.py",
+        "            bool(context.check_hostname),\n",
+        "            True,\n",
+        (e2e("test_oracle", "test_the_shim_accepts_exactly_what_pip_does", OLD, "default"),),
+        "no stricter than pip: where pip's urllib3 1.x matches the host name, so does the shim",
     ),
     Mutation(
         "verify-flags-dropped",
@@ -383,10 +391,33 @@ LATER: Tuple[Mutation, ...] = (
     Mutation(
         "pips-truststore-template-ignored",
         "pip_trustshim/patch.py",
-        'return Template.of(own, "pip\'s truststore context"), urllib3',
-        "return urllib3, urllib3",
+        'pips = Template.of(own, "pip\'s truststore context")',
+        "pips = urllib3",
         (e2e("test_oracle", "test_the_shim_accepts_exactly_what_pip_does", NEW, "default"),),
         "in pip's truststore mode, the shim is exactly as strict as pip's truststore context",
+    ),
+    Mutation(
+        "tunnels-as-strict-as-pips-truststore-context",
+        "pip_trustshim/patch.py",
+        "return pips, (pips if _proxies_get_its_context(adapter) else urllib3), urllib3",
+        "return pips, pips, urllib3",
+        (e2e("test_oracle", "test_the_shim_accepts_exactly_what_pip_does", OLD, "truststore"),),
+        "behind a proxy, as strict as pip there: urllib3's context before pip 25.2",
+    ),
+    Mutation(
+        "name-left-to-urllib3-never-checked",
+        "pip_trustshim/patch.py",
+        "                self._match(wrapped.getpeercert(), self._host)\n",
+        "                pass\n",
+        (
+            "tests/test_stores.py::test_a_name_left_to_urllib3_is_matched_after_every_handshake",
+            e2e(
+                "test_roads",
+                "test_an_https_proxy_whose_certificate_names_another_host_is_refused",
+                OLD,
+            ),
+        ),
+        "hostname checks stay on: an https:// proxy's name is checked on every pip",
     ),
     Mutation(
         "https-proxy-leg-as-strict-as-the-session",

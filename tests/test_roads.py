@@ -340,6 +340,25 @@ def test_an_https_proxy_is_verified_with_the_chosen_trust(
     assert through_proxy(shim(str(pki.ca_pem), PIP_TRUSTSHIM_EXTRA_CA=str(pki.proxy_ca_pem)))
 
 
+def test_an_https_proxy_whose_certificate_names_another_host_is_refused(
+    venv: Venv, home: Path, index: TlsIndex, pki: Pki
+) -> None:
+    """The proxy's name is checked on every pip. pip before 26.1 leaves it to urllib3
+    1.x, which skips it for the ``proxy_ssl_context`` the shim gives; the shim checks
+    it with urllib3's own function. (Stock pip 20.3's urllib3 1.26.2 never checks an
+    ``https://`` proxy's name at all: there, and only there, the shim is stricter.)"""
+    trusted = str(bundle(home, pki.ca_pem, pki.proxy_ca_pem))
+    tls = pki.named_context(pki.proxy_ca, "proxy.elsewhere.test")
+    with ConnectProxy(tls=tls) as proxy:
+        env = {"HTTPS_PROXY": proxy.url}
+        proc = download(venv, home, index.url, env=shim(trusted, **env))
+        assert proc.returncode != 0, proc.stdout + proc.stderr
+        assert proxy.connections and proxy.tunnels == [], proc.stdout + proc.stderr
+        stock = download(venv, home, index.url, env=env, args=["--cert", trusted])
+        pips_hole = not pip_at_least(venv, "21.0")  # urllib3 1.26.2
+        assert (stock.returncode == 0) == pips_hole, stock.stdout + stock.stderr
+
+
 def test_an_https_proxy_gets_only_its_own_client_certificate(
     venv: Venv, home: Path, pki: Pki, dists: Path
 ) -> None:

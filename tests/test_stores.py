@@ -18,7 +18,7 @@ import pytest
 
 from lib.pki import Pki
 from lib.servers import TlsIndex
-from pip_trustshim import stores
+from pip_trustshim import patch, stores
 from pip_trustshim.errors import ShimError
 from pip_trustshim.settings import Setting, Settings
 from pip_trustshim.trust import Trust
@@ -178,7 +178,7 @@ def strict_context() -> ssl.SSLContext:
     context.minimum_version = ssl.TLSVersion.TLSv1_3
     context.verify_flags |= ssl.VERIFY_X509_STRICT | ssl.VERIFY_X509_PARTIAL_CHAIN
     context.hostname_checks_common_name = False
-    context.check_hostname = False  # never copied: the shim's contexts always check
+    context.check_hostname = False  # the host name left to urllib3 1.x, as its contexts do
     return context
 
 
@@ -196,7 +196,7 @@ def test_a_template_gives_every_setting_but_the_anchors(
     ]
     for context in made:
         assert stores.Template.of(context, "test") == template
-        assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname is True
+        assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname is False
     if stores.PYTHON >= (3, 10):  # the system store is truststore's own context
         assert type(made[-1]).__module__.startswith("truststore")
     assert stores.Template.of(stores.plain().new(), "plain") == stores.plain()
@@ -215,3 +215,20 @@ def test_a_template_is_part_of_a_contexts_key(pki: Pki) -> None:
     assert trust.context(template=strict) is trust.context(template=strict)
     assert trust.context(template=strict) is not trust.context()
     assert stores.Template.of(trust.context(template=strict), "test") == strict
+
+
+def test_a_name_left_to_urllib3_is_matched_after_every_handshake(pki: Pki, dists: Path) -> None:
+    """A context as strict as urllib3 1.x's own leaves the host name to urllib3, which
+    urllib3 skips for a ``proxy_ssl_context``: ``patch.for_host`` makes urllib3's own
+    check after every handshake, so no connection goes unchecked."""
+    template = stores.Template.of(strict_context(), "test")
+    context = template.new()
+    context.load_verify_locations(str(pki.ca_pem))
+    with TlsIndex(pki, dists) as index:
+        handshake(context, index)  # the bare context checks no name
+        with pytest.raises(ValueError, match="match"):  # urllib3's CertificateError
+            handshake(patch.for_host(context, "elsewhere.test"), index)
+        handshake(patch.for_host(context, "localhost"), index)
+    assert patch.for_host(context, "localhost") is patch.for_host(context, "localhost")
+    checking = stores.plain().new()
+    assert patch.for_host(checking, "localhost") is checking  # OpenSSL checks it
