@@ -4,8 +4,9 @@ given, with ``--cert``, the bundle the contract names for the host.
 Each case is a server on loopback with a certificate of one kind
 (``lib.pki.KINDS``: good, no SAN, no AKI, expired, a CA without keyUsage...)
 from one CA family, naming the host itself or as a wildcard, reached by a
-host spelled one way, with or without a ``host-ca`` entry spelled another. One pip run with the shim on (its store, an
-extra CA, a ``--cert``, the table) fetches from every case's index at once;
+host spelled one way, with or without a ``host-ca`` entry spelled another.
+One pip run with the shim on (its store, an extra CA, a ``--cert``, the
+table) fetches from every case's index at once;
 stock pip (the same venv, ``PIP_TRUSTSHIM=0``) then fetches from each case
 with ``--cert`` set to the bundle this module works out on its own: the
 entry's bundle when the entry decides the host (written by hand in the
