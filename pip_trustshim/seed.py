@@ -7,7 +7,7 @@ install them from those files (``--no-index``): ordinary installed
 distributions there, listed by its ``pip list``, removed by its ``pip
 uninstall``, at the same versions as here. Nothing touches the network.
 The distributions are read from the site directories (the one holding this
-package first), never from the working directory.
+package first), never from the working directory or a folder below it.
 
 TARGET works offline afterwards, or nothing is written: a target on Python
 3.10 or later needs truststore for the system store, so when its pip vendors
@@ -169,12 +169,32 @@ def refused(target: str, problem: str) -> ShimError:
 
 def search_path() -> List[str]:
     """Where installed distributions are looked for: the site directory holding this
-    package first, then ``sys.path`` without the working directory (``python -m``
-    puts it first: a planted ``certifi-*.dist-info`` there must never be packed)."""
-    own = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    package first, then ``sys.path`` without the working directory and the folders
+    below it, but for this Python's own site directories (a venv inside a project).
+    ``python -m`` puts the working directory first, and ``PYTHONPATH=.`` or ``sub``
+    may too: a planted ``certifi-*.dist-info`` there must never be packed."""
+    own = os.path.realpath(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     here = os.path.realpath(os.getcwd())
-    rest = [p for p in sys.path if p and os.path.realpath(p) not in (here, own)]
+    sites = set(map(os.path.realpath, _site_dirs()))
+    rest = []
+    for entry in filter(None, sys.path):
+        real = os.path.realpath(entry)
+        below = os.path.commonpath([here, real]) == here
+        if real != own and (real in sites or not below):
+            rest.append(entry)
     return [own, *rest]
+
+
+def _site_dirs() -> List[str]:
+    """This Python's site directories (the user's too, where it has one)."""
+    import site
+
+    found = list(getattr(site, "getsitepackages", lambda: [])())
+    try:
+        found.append(site.getusersitepackages())
+    except (AttributeError, TypeError):
+        pass
+    return found
 
 
 def distribution(name: str) -> Optional[metadata.Distribution]:

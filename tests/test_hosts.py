@@ -253,8 +253,10 @@ def test_a_wildcard_that_could_match_an_address_is_refused(
     host = f"*.{name}:{port}" if port else f"*.{name}"
     with pytest.raises(ShimError, match="a wildcard goes before a host name, not an address"):
         table(f"{host} /w.pem")
-    (entry,) = table(f"{name} /n.pem").entries  # as a host of its own: a name or an address
-    assert entry.pattern.wildcard is False
+    own = table(f"{name} /n.pem")  # as a host of its own: a name or an address
+    (entry,) = own.entries
+    assert entry.pattern.wildcard is False and entry.pattern.port is None, entry
+    assert [e.path for e in own.match(name, 443)] == ["/n.pem"], entry
 
 
 @pytest.mark.parametrize("name", ["1password.com", "0a.example", "x.1a", "a.b-0"])
@@ -401,6 +403,7 @@ def test_the_package_never_uses_pythons_idna_codec() -> None:
     for source in package.glob("*.py"):
         text = source.read_text(encoding="utf-8")
         assert '"idna"' not in text and "'idna'" not in text, source
+        assert "encodings.idna" not in text and "encodings import idna" not in text, source
 
 
 # ----------------------------------------------------------------------- scale

@@ -45,29 +45,42 @@ def nasty_copy(home: Path, pki: Pki, name: str = NASTY) -> Path:
 
 def test_status_escapes_a_path(venv: Venv, home: Path, pki: Pki) -> None:
     path = nasty_copy(home, pki)
-    env = shim(str(pki.ca_pem), PIP_TRUSTSHIM_EXTRA_CA=str(path))
+    entry = nasty_copy(home, pki, "entry " + NASTY)
+    env = shim(
+        str(pki.ca_pem),
+        PIP_TRUSTSHIM_EXTRA_CA=str(path),
+        PIP_TRUSTSHIM_HOST_CA=f"pypi.corp.test {entry}",
+    )
     proc = cli(venv, ["status"], home, env=env)
     assert proc.returncode == 0, proc.stderr
     assert raw_controls(proc.stdout) == [], proc.stdout
     assert f"  extra CA file: {home}/{SHOWN}\n" in proc.stdout
     assert f"  extra-ca:  {home}/{SHOWN}  [environment variable" in proc.stdout
+    assert f"pypi.corp.test -> {home}/entry {SHOWN}" in proc.stdout, proc.stdout
     # --json: valid JSON (its own escapes), holding the path exactly as it is.
     proc = cli(venv, ["status", "--json"], home, env=env)
     assert proc.returncode == 0 and raw_controls(proc.stdout) == [], proc.stdout
     report = json.loads(proc.stdout)
     assert report["extra_ca"] == [str(path)]
     assert report["settings"]["extra-ca"]["value"] == str(path)
+    assert [(h["setting"], h["path"]) for h in report["hosts"]] == [("host-ca", str(entry))]
 
 
 def test_pip_v_escapes_a_path(venv: Venv, home: Path, index: TlsIndex, pki: Pki) -> None:
     path = nasty_copy(home, pki)
-    env = shim(str(path), PIP_TRUSTSHIM_EXTRA_CA=str(path))
+    entry = nasty_copy(home, pki, "entry " + NASTY)
+    env = shim(
+        str(path),
+        PIP_TRUSTSHIM_EXTRA_CA=str(path),
+        PIP_TRUSTSHIM_HOST_CA=f"localhost:{index.port} {entry}",
+    )
     proc = download(venv, home, index.url, env=env, args=["-v"])
     assert proc.returncode == 0, proc.stdout + proc.stderr
     out = proc.stdout + proc.stderr
     assert raw_controls(out) == [], out
     assert f"  store: {home}/{SHOWN} (from environment variable PIP_TRUSTSHIM_STORE)" in out
     assert f"  extra CA: {home}/{SHOWN} (from environment variable" in out
+    assert f"  host-ca: localhost:{index.port} -> {home}/entry {SHOWN} (from environment" in out
 
 
 def test_an_error_line_escapes_its_source_and_value(

@@ -13,6 +13,8 @@ import subprocess
 from pathlib import Path
 from typing import Dict, List, Optional
 
+import pytest
+
 from lib.interpreters import find_python
 from lib.pki import Pki
 from lib.running import (
@@ -163,20 +165,23 @@ def test_seed_never_packs_a_distribution_from_the_working_directory(
     assert "planted" not in (target.site_packages() / "certifi" / "cacert.pem").read_text()
 
 
+@pytest.mark.parametrize("pythonpath", [".", "sub"])
 def test_seed_never_takes_a_distribution_missing_here_from_the_working_directory(
-    private_venv: Venv, home: Path, tmp_path: Path
+    private_venv: Venv, home: Path, tmp_path: Path, pythonpath: str
 ) -> None:
-    """Without truststore installed here, a truststore planted where seed runs is not
-    taken for it, even with the working directory on ``PYTHONPATH`` (``.``) and the
-    ``pip-trustshim`` script, which ``python -m``'s own removal does not cover: seed
-    has none to give (TARGET's pip's vendored copy is used, or seed refuses)."""
+    """Without truststore installed here, a truststore planted where seed runs (or in a
+    folder below it) is not taken for it, even with that folder on ``PYTHONPATH``
+    (``.``, ``sub``) and the ``pip-trustshim`` script, which ``python -m``'s own
+    removal does not cover: seed has none to give (TARGET's pip's vendored copy is
+    used, or seed refuses)."""
     venv = private_venv
     proc = venv.pip(["uninstall", "-y", "truststore"], home)
     assert proc.returncode == 0 and "Successfully uninstalled" in proc.stdout, proc.stderr
-    planted = plant(tmp_path / "downloads", "truststore", "py.typed")
+    cwd = tmp_path / "downloads"
+    plant(cwd / pythonpath, "truststore", "py.typed")
     target = bare_venv(venv.python_version, venv.pip_version, tmp_path / "target", home)
     script = [str(venv.bin / "pip-trustshim"), "seed", str(target.path)]
-    proc = venv.run(script, home, env={"PYTHONPATH": "."}, cwd=planted)
+    proc = venv.run(script, home, env={"PYTHONPATH": pythonpath}, cwd=cwd)
     if pip_at_least(venv, "23.3"):  # its pip vendors one: seed goes on without
         assert proc.returncode == 0, proc.stdout + proc.stderr
         assert "truststore: not installed here; the copy TARGET's pip vendors" in proc.stdout
