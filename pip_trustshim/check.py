@@ -63,6 +63,9 @@ HINTS = {
     "(or pip's client-cert = in pip.conf, PIP_CLIENT_CERT)",
     "client certificate refused": "the server refused the client certificate sent: it must "
     "be issued by a CA the server accepts, hold its key, and be valid now",
+    "bad request": "the server (or a proxy in front of it) refused the request as it came: "
+    "most often a client certificate it wants and did not get (see pip-trustshim status "
+    "for the host-client-cert entries), or a proxy that changes the request",
     "credentials required": "the index wants a user name and password: put them in the "
     "index URL (https://USER:PASSWORD@host/simple/), in ~/.netrc, or in keyring",
     "forbidden": "the server refused access: wrong or missing credentials, a client "
@@ -117,11 +120,14 @@ def run(
         raise ShimError("pip-trustshim: nothing to check: pip reads no index (no-index is set)")
     for _, url in targets:
         split_url(url)
-    checker = Checker(view, pip, package or DEFAULT_PACKAGE, timeout, verbose)
+    checker = Checker(view, pip, package, timeout, verbose)
     results = [result for kind, url in targets for result in checker.index(kind, url)]
-    if verbose:
+    if verbose:  # the chain and the stores' verdicts once per server
+        shown = set()
         for result in results:
-            if result.result == "ok" and result.status is not None:
+            where = split_url(result.final_url)[1:]
+            if result.result == "ok" and result.status is not None and where not in shown:
+                shown.add(where)
                 checker.details(result)
     failed = any(result.result == "fail" for result in results)
     # no index lists the package: known only when every index answered
@@ -158,11 +164,18 @@ class Checker:
     """Makes ``check``'s requests with pip's session, and diagnoses what fails."""
 
     def __init__(
-        self, view: PipView, pip: pipsession.Pip, package: str, timeout: float, verbose: bool
+        self,
+        view: PipView,
+        pip: pipsession.Pip,
+        package: Optional[str],
+        timeout: float,
+        verbose: bool,
     ) -> None:
         self.view = view
         self.pip = pip
-        self.package = package
+        self.package = package or DEFAULT_PACKAGE
+        #: whether the package was given (else another project may stand in for it)
+        self.given = package is not None
         self.timeout = timeout
         self.verbose = verbose
         #: whether any index lists a file of the package
@@ -178,19 +191,23 @@ class Checker:
             return [skipped]
         if kind == "find-links" and links.is_archive(url):
             self.found = self.found or links.belongs(url, self.package)
-            return [self.file(url, kind)]
-        target = pipsession.project_url(url, self.package) if kind == "index" else url
+            return [self.file(url, kind, self.package)]
+        return self.project(kind, url, self.package)
+
+    def project(self, kind: str, url: str, package: str) -> List[Result]:
+        """``package``'s page on an index (or a find-links page), then its newest file."""
+        target = pipsession.project_url(url, package) if kind == "index" else url
         result, response = self.fetch(target, kind, {"Accept": links.ACCEPT})
         if response is None:
             return [result]
         with response:
             if kind == "index" and response.status_code == 404:
-                return [self.missing(result, url)]
+                return self.missing(result, url, package)
             if not self.answered(result, response):
                 return [result]
-            return [result, *self.page(result, response, kind)]
+            return [result, *self.page(result, response, kind, package)]
 
-    def page(self, result: Result, response: Any, kind: str) -> List[Result]:
+    def page(self, result: Result, response: Any, kind: str, package: str) -> List[Result]:
         """A page pip would read: its type, its files; the newest file's check."""
         content_type = response.headers.get("Content-Type", "")
         if not links.is_page_type(content_type):
@@ -198,48 +215,66 @@ class Checker:
             result.fail("not an index page", detail, [HINTS["not an index page"]])
             return []
         body = read(response, PAGE_LIMIT)
-        project = self.package if kind == "find-links" else None
+        project = package if kind == "find-links" else None
         files = links.file_links(body, content_type, response.url, project)
         if not files:
             if kind == "index":
-                detail = f"the page of '{self.package}' lists no files"
+                detail = f"the page of '{package}' lists no files"
                 result.fail("no files", detail, ["pip download would find nothing to download"])
             else:
-                result.note = f"no file of '{self.package}' here"
+                result.note = f"no file of '{package}' here"
             return []
-        self.found = True
+        self.found = self.found or package == self.package
         newest = links.newest(files)
         if urllib.parse.urlsplit(newest).scheme not in ("http", "https"):
             result.note = f"its newest file is not on the network: {newest}"
             return []
-        return [self.file(newest, "files")]
+        return [self.file(newest, "files", package)]
 
-    def file(self, url: str, kind: str) -> Result:
+    def file(self, url: str, kind: str, package: str) -> Result:
         """The start of one file, as pip would download it (a ranged GET)."""
         headers = {"Range": "bytes=0-0", "Accept-Encoding": "identity"}
         result, response = self.fetch(url, kind, headers)
-        result.note = f"a file of {self.package}"
+        result.note = f"a file of {package}"
         if response is not None:
             with response:
                 self.answered(result, response)
         return result
 
-    def missing(self, result: Result, index: str) -> Result:
-        """A project page that is not there: is the index itself there?"""
+    def missing(self, result: Result, index: str, package: str) -> List[Result]:
+        """A project page that is not there: is the index itself there? For the default
+        package, the first project the index's own page lists stands in for it, so
+        that its files host is checked too."""
         page, response = self.fetch(index, "index", {"Accept": links.ACCEPT})
-        if response is not None:
-            response.close()
         if response is not None and 200 <= response.status_code < 300:
+            stands_in = not self.given and package == self.package
+            with response:
+                listed = self.listed(response) if stands_in else []
+            if listed:
+                result.note = (
+                    f"no project '{package}' on this index; '{listed[0]}', "
+                    "the first project it lists, stands in for it"
+                )
+                return [result, *self.project("index", index, listed[0])]
             result.note = (
-                f"no project '{self.package}' on this index (the index page answered "
+                f"no project '{package}' on this index (the index page answered "
                 f"{response.status_code}); its files host was not checked"
             )
-            return result
+            return [result]
+        if response is not None:
+            response.close()
         answer = f"HTTP {page.status}" if page.status else page.reason
         shown = redacted(index)
-        detail = f"no project '{self.package}', and the index page {shown} answered: {answer}"
+        detail = f"no project '{package}', and the index page {shown} answered: {answer}"
         result.fail("not found", detail, ["check the index URL"])
-        return result
+        return [result]
+
+    def listed(self, response: Any) -> List[str]:
+        """The projects an index's own page lists (none: not a page pip would read)."""
+        content_type = response.headers.get("Content-Type", "")
+        if not links.is_page_type(content_type):
+            return []
+        return links.project_names(read(response, PAGE_LIMIT), content_type)
 
     def fetch(self, url: str, kind: str, headers: Dict[str, str]) -> Tuple[Result, Any]:
         """GET ``url`` with pip's session; the result so far and the response, or None."""
@@ -292,9 +327,9 @@ class Checker:
             self.describe_route(result, failed)
         _, host, port = split_url(failed)
         proxy = self.pip.proxy_for(failed)
-        refused = [c for c in chain if isinstance(c, ssl.SSLCertVerificationError)]
-        if refused:
-            self.tls_failure(result, host, port, proxy, refused[0])
+        refused = probe.refusal(chain)
+        if refused is not None:
+            self.tls_failure(result, host, port, proxy, refused)
             return
         if proxy is not None and any(type(c).__name__ == "ProxyError" for c in chain):
             try:
@@ -305,6 +340,10 @@ class Checker:
             result.headers = {k: v for k, v in failure.headers.items() if k in SHOWN_HEADERS}
         else:
             failure = probe.failure_of(error)
+        if failure.reason == "TLS failed":  # a client certificate's alert, come too late?
+            client = self.view.trust.context(self.bundles(), self.pip.client_cert, host, port)
+            alert = probe.alert_after_handshake(host, port, client, self.timeout, self.route(proxy))
+            failure = probe.Failure(alert or failure.reason, failure.detail, failure.headers)
         reason = failure.reason
         hint = HINTS.get(reason, "")
         if reason == "unknown host":
@@ -317,11 +356,12 @@ class Checker:
         host: str,
         port: int,
         proxy: Optional[str],
-        error: ssl.SSLCertVerificationError,
+        refused: Tuple[str, str],
     ) -> None:
-        """A refused certificate: the server's, or an https:// proxy's own."""
+        """A refused certificate (its reason and words): the server's, or an https://
+        proxy's own."""
         route = self.route(proxy)
-        reason, detail = probe.verify_reason(error)
+        reason, detail = refused
         result.failed_leg = "server"
         if proxy is not None and route.proxy_context is not None:
             _, proxy_host, proxy_port = split_url(proxy)
@@ -474,6 +514,8 @@ def http_reason(status: int, text: str, result: Result) -> str:
         return "client certificate required"
     if status == 400 and "ssl certificate error" in lowered:
         return "client certificate refused"
+    if status == 400:
+        return "bad request"
     if status == 401:
         return "credentials required"
     if status == 403:

@@ -174,8 +174,8 @@ def _add_check(commands: Any) -> None:
     sub.add_argument(
         "--package",
         metavar="NAME",
-        help="the project whose page and newest file to fetch (default: pip; then an index "
-        "without it is checked by its own page, and its files host is not)",
+        help="the project whose page and newest file to fetch (default: pip; on an index "
+        "without it, the first project the index lists)",
     )
     sub.add_argument(
         "--timeout",

@@ -1,5 +1,8 @@
 """The file links of an index page, for ``check --package``: where pip goes next.
 
+And the projects an index's own page lists, one of which stands in for the
+default package on an index without it.
+
 A project page of a simple index (PEP 503 HTML, or the PEP 691 JSON that pip
 asks for first), or a find-links page, lists the files pip may download;
 ``check`` follows the newest (the highest version its file name gives, the
@@ -58,6 +61,20 @@ def file_links(body: bytes, content_type: str, page_url: str, project: Optional[
     return urls
 
 
+def project_names(body: bytes, content_type: str) -> List[str]:
+    """The projects an index's own page lists (PEP 503 HTML, PEP 691 JSON), in its order."""
+    if "json" in content_type.lower():
+        try:
+            data: Any = json.loads(body.decode("utf-8"))
+            return [str(entry["name"]) for entry in data.get("projects", []) if "name" in entry]
+        except (ValueError, TypeError, AttributeError, KeyError):
+            return []
+    parser = _Anchors()
+    parser.feed(body.decode("utf-8", "replace"))
+    parser.close()
+    return [text for text in parser.texts if text]
+
+
 def newest(urls: List[str]) -> str:
     """The file of the highest version (a name without one counts lowest; ties: the last)."""
     ranked = sorted(enumerate(urls), key=lambda item: (_version(item[1]), item[0]))
@@ -101,12 +118,14 @@ def _json_links(body: bytes) -> List[str]:
 
 
 class _Anchors(HTMLParser):
-    """Collects ``<a href>`` in order, and the first ``<base href>``."""
+    """Collects ``<a href>`` in order, each anchor's text, and the first ``<base href>``."""
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.hrefs: List[str] = []
+        self.texts: List[str] = []
         self.base = ""
+        self._in_anchor = False
 
     def handle_starttag(self, tag: str, attrs: List[Tuple[str, Optional[str]]]) -> None:
         href = dict(attrs).get("href")
@@ -114,5 +133,15 @@ class _Anchors(HTMLParser):
             return
         if tag == "a":
             self.hrefs.append(href)
+            self.texts.append("")
+            self._in_anchor = True
         elif tag == "base" and not self.base:
             self.base = href
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "a":
+            self._in_anchor = False
+
+    def handle_data(self, data: str) -> None:
+        if self._in_anchor:
+            self.texts[-1] = (self.texts[-1] + data).strip()

@@ -133,6 +133,42 @@ def verify_reason(error: ssl.SSLCertVerificationError) -> Tuple[str, str]:
     return "certificate not accepted", detail
 
 
+def refusal(chain: List[BaseException]) -> Optional[Tuple[str, str]]:
+    """The reason and words of a certificate refused in an error chain (OpenSSL's, or
+    the host name check urllib3 1.x makes itself), or None."""
+    for cause in chain:
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            return verify_reason(cause)
+        if type(cause).__name__ == "CertificateError":  # urllib3 1.x's match_hostname
+            return "hostname mismatch", str(cause)
+    return None
+
+
+def alert_after_handshake(
+    host: str, port: int, context: ssl.SSLContext, timeout: float, route: Route = DIRECT
+) -> str:
+    """The reason a server gives, right after a TLS 1.3 handshake, for ending it (a
+    client certificate it wanted: its alert may come after pip saw only an EOF), or ""."""
+    try:
+        sock = open_socket(host, port, timeout, route)
+    except Failure:
+        return ""
+    try:
+        tls = _tls(sock, context, host)
+        if isinstance(tls, ssl.SSLSocket):  # (inside an https:// proxy's TLS: not asked)
+            tls.settimeout(min(timeout, 2.0))
+            with tls:
+                tls.recv(1)
+        return ""
+    except ssl.SSLError as error:
+        reason = _alert_reason(error)
+        return "" if reason == "TLS failed" else reason
+    except Exception:
+        return ""
+    finally:
+        sock.close()
+
+
 def causes(error: BaseException) -> List[BaseException]:
     """``error`` and everything it wraps (arguments, ``reason``, cause, context), outer first."""
     found: List[BaseException] = []
@@ -152,9 +188,9 @@ def failure_of(error: BaseException, context: str = "") -> Failure:
     """Plain words for an error raised while connecting (pip's wrapped ones included)."""
     prefix = f"{context}: " if context else ""
     chain = causes(error)
-    for cause in chain:
-        if isinstance(cause, ssl.SSLCertVerificationError):
-            return Failure(*verify_reason(cause))
+    refused = refusal(chain)
+    if refused is not None:
+        return Failure(*refused)
     for cause in chain:
         if isinstance(cause, socket.gaierror):
             return Failure("unknown host", f"{prefix}{cause.strerror or cause}")
@@ -228,11 +264,13 @@ def tunnel(route: Route, host: str, port: int, timeout: float) -> socket.socket:
         sock.close()
         failure = failure_of(error)
         raise Failure(failure.reason, f"the proxy {where}: {failure.detail}") from None
-    if status.split(None, 2)[1:2] != ["200"]:
+    code = status.split(None, 2)[1:2]
+    if code != ["200"]:
         sock.close()
         target = f"{host}:{port}"
         detail = f"the proxy {where} answered {status!r} to CONNECT {target}"
-        raise Failure("proxy refused", detail, headers)
+        reason = "proxy credentials required" if code == ["407"] else "proxy refused"
+        raise Failure(reason, detail, headers)
     return sock
 
 

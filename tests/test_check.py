@@ -157,6 +157,7 @@ REASONS = [
     ("unknown-ca", "unknown issuer", "unable to get local issuer certificate"),
     ("self-signed", "self-signed certificate", "self-signed certificate"),
     ("self-signed-chain", "self-signed certificate in chain", "in certificate chain"),
+    ("intermediate-missing", "unknown issuer", "unable to get local issuer certificate"),
 ]
 
 
@@ -164,9 +165,14 @@ REASONS = [
 def test_names_each_certificate_failure(
     venv: Venv, home: Path, pki: Pki, dists: Path, leaf: str, reason: str, openssl: str
 ) -> None:
+    """Each refused certificate: its reason, chain, stores and hint; and pip download
+    from that index fails too (check and pip agree)."""
     with TlsIndex(pki, dists, leaf=leaf) as server:
         env = {**ON, "PIP_TRUSTSHIM_STORE": str(pki.ca_pem)}
         proc = check(venv, home, [server.url], env=env)
+        downloaded = pip_download(venv, home, {**env, "PIP_INDEX_URL": server.url})
+    assert downloaded.returncode == 1, downloaded.stdout + downloaded.stderr
+    assert "SSL" in downloaded.stdout + downloaded.stderr
     out = proc.stdout
     assert proc.returncode == 1, out + proc.stderr
     page = f"https://localhost:{server.port}/simple/pip/"
@@ -180,10 +186,10 @@ def test_names_each_certificate_failure(
 
 def test_connection_refused(venv: Venv, home: Path, closed_port: int) -> None:
     url = f"https://127.0.0.1:{closed_port}/simple/"
-    proc = check(venv, home, [url])
-    assert proc.returncode == 1, proc.stdout + proc.stderr
-    assert lines_of(proc) == [f"FAIL  {url}pip/: connection refused (trust: store system)"]
-    assert "certificates the server sent" not in proc.stdout
+    checked, _ = pair(venv, home, {**ON, "PIP_INDEX_URL": url})
+    assert checked.returncode == 1
+    assert lines_of(checked) == [f"FAIL  {url}tinypkg/: connection refused (trust: store system)"]
+    assert "certificates the server sent" not in checked.stdout
 
 
 def test_timeout(venv: Venv, home: Path, silent_port: int) -> None:
@@ -275,7 +281,7 @@ def test_skips_local_indexes(venv: Venv, home: Path, index: TlsIndex, pki: Pki) 
     env = {**ON, "PIP_TRUSTSHIM_STORE": str(pki.ca_pem), "PIP_FIND_LINKS": str(home)}
     proc = check(venv, home, [], env=env, config_file=str(conf))
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert lines_of(proc)[1:] == [
+    assert lines_of(proc)[-2:] == [
         f"SKIP  {local} (a local index: no network)",
         f"SKIP  {home} (a local index: no network)",
     ]
@@ -302,16 +308,30 @@ def test_a_trusted_host_is_not_verified_by_pip_nor_by_check(
 
 
 def test_default_package_on_an_index_without_it(
-    venv: Venv, home: Path, index: TlsIndex, pki: Pki
+    venv: Venv, home: Path, index: TlsIndex, pki: Pki, tmp_path: Path
 ) -> None:
-    """The default, pip, is on every index that mirrors PyPI; a private index without it
-    passes when its own page answers, and its files host is not checked."""
+    """The default, pip, is on every index that mirrors PyPI; on a private index without
+    it, the first project the index's own page lists stands in, and its newest file is
+    checked; an index that lists none passes when its own page answers."""
     env = {**ON, "PIP_TRUSTSHIM_STORE": str(pki.ca_pem)}
     proc = check(venv, home, [index.url], env=env)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+    trust = f"trust: store {pki.ca_pem}"
     assert lines_of(proc) == [
-        f"OK  {index.url}pip/ 404 (no project 'pip' on this index (the index page answered "
-        f"200); its files host was not checked; trust: store {pki.ca_pem})"
+        f"OK  {index.url}pip/ 404 (no project 'pip' on this index; 'tinypkg', the first "
+        f"project it lists, stands in for it; {trust})",
+        f"OK  {index.url}tinypkg/ 200 ({trust})",
+        f"OK  https://localhost:{index.port}/files/tinypkg-1.0-py3-none-any.whl 200 "
+        f"(a file of tinypkg; {trust})",
+    ]
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with TlsIndex(pki, empty) as bare:
+        proc = check(venv, home, [bare.url], env=env)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert lines_of(proc) == [
+        f"OK  {bare.url}pip/ 404 (no project 'pip' on this index (the index page answered "
+        f"200); its files host was not checked; {trust})"
     ]
     # a wrong index URL: neither the project nor the index page is there
     wrong = f"https://localhost:{index.port}/simpel/"
@@ -729,6 +749,63 @@ def test_pair_inside_an_https_proxys_tunnel(
         )
         assert "issuer:  O=trustshim untrusted CA" in checked.stdout
         assert "issuer:  O=proxy CA" not in checked.stdout
+
+
+def test_pair_a_proxy_that_wants_a_password(
+    venv: Venv, home: Path, index: TlsIndex, pki: Pki
+) -> None:
+    """A CONNECT answered 407: check names it; with the credentials in the proxy URL, both
+    get through."""
+    with ConnectProxy(password=("proxyuser", "pr0xy")) as proxy:
+        env = {**ON, "PIP_TRUSTSHIM_STORE": str(pki.ca_pem), "PIP_INDEX_URL": index.url}
+        checked, _ = pair(venv, home, {**env, "HTTPS_PROXY": proxy.url})
+        assert checked.returncode == 1
+        assert f"tinypkg/: proxy credentials required (via {proxy.url}; " in checked.stdout
+        assert "hint: the proxy wants a user name and password" in checked.stdout
+        assert proxy.tunnels == []
+        with_password = proxy.url.replace("http://", "http://proxyuser:pr0xy@")
+        checked, _ = pair(venv, home, {**env, "PIP_PROXY": with_password})
+        assert checked.returncode == 0
+        assert "pr0xy" not in checked.stdout
+        assert proxy.tunnels.count(f"localhost:{index.port}") >= 2  # check's, then pip's
+
+
+def test_pair_no_proxy_and_pips_own_proxy(
+    venv: Venv, home: Path, index: TlsIndex, pki: Pki, closed_port: int
+) -> None:
+    """``NO_PROXY`` spares the index from ``HTTPS_PROXY``; pip's own proxy (``PIP_PROXY``)
+    is used whatever ``NO_PROXY`` says, as pip's session does."""
+    gone = f"http://127.0.0.1:{closed_port}"
+    env = {**ON, "PIP_TRUSTSHIM_STORE": str(pki.ca_pem), "PIP_INDEX_URL": index.url}
+    env["NO_PROXY"] = "localhost"
+    checked, _ = pair(venv, home, {**env, "HTTPS_PROXY": gone})
+    assert checked.returncode == 0 and "via" not in lines_of(checked)[0]
+    checked, _ = pair(venv, home, {**env, "PIP_PROXY": gone})
+    assert checked.returncode == 1 and f": proxy refused (via {gone}; " in checked.stdout
+
+
+def test_pair_a_trusted_host(venv: Venv, home: Path, other_index: TlsIndex) -> None:
+    """pip does not verify a --trusted-host: neither does check, and both get through."""
+    env = {**ON, "PIP_INDEX_URL": other_index.url}
+    checked, _ = pair(venv, home, env)
+    assert checked.returncode == 1 and ": unknown issuer (" in checked.stdout
+    checked, _ = pair(venv, home, {**env, "PIP_TRUSTED_HOST": f"localhost:{other_index.port}"})
+    assert checked.returncode == 0
+
+
+def test_pair_a_client_certificate_required_in_the_handshake(
+    venv: Venv, home: Path, pki: Pki, dists: Path
+) -> None:
+    """A server that ends the handshake without a client certificate (a TLS alert, not
+    nginx's 400): check names it; with a host-client-cert entry, both get through."""
+    with TlsIndex(pki, dists, require_client_cert=True) as guarded:
+        env = {**ON, "PIP_TRUSTSHIM_STORE": str(pki.ca_pem), "PIP_INDEX_URL": guarded.url}
+        checked, _ = pair(venv, home, env)
+        assert checked.returncode == 1
+        assert f"FAIL  {guarded.url}tinypkg/: client certificate required (" in checked.stdout
+        entry = f"localhost:{guarded.port} {pki.client_cert_pem()}"
+        checked, _ = pair(venv, home, {**env, "PIP_TRUSTSHIM_HOST_CLIENT_CERT": entry})
+        assert checked.returncode == 0
 
 
 def test_pair_a_name_that_cannot_be_resolved(venv: Venv, home: Path) -> None:

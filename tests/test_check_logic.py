@@ -37,6 +37,16 @@ def test_json_links() -> None:
     assert links.file_links(b"{not json", "application/vnd.pypi.simple.v1+json", "x", None) == []
 
 
+def test_the_projects_an_index_lists() -> None:
+    """The names an index's own page lists, in its order (HTML anchors' text, PEP 691)."""
+    root = b'<html><body><a href="zeta/">Zeta</a>\n<a href="alpha/"> alpha </a><a>x</a></body>'
+    assert links.project_names(root, "text/html") == ["Zeta", "alpha"]
+    body = json.dumps({"meta": {}, "projects": [{"name": "b"}, {"x": 1}, {"name": "a"}]})
+    json_type = "application/vnd.pypi.simple.v1+json"
+    assert links.project_names(body.encode(), json_type) == ["b", "a"]
+    assert links.project_names(b"[1, 2]", json_type) == []
+
+
 def test_newest_is_the_highest_version_not_the_last_listed() -> None:
     urls = links.file_links(PAGE, "text/html", "https://idx.example/simple/pkg/", None)
     assert links.newest(urls) == "https://files.example/base/pkg-1.10.0-py3-none-any.whl"
@@ -83,7 +93,8 @@ def test_passwords_never_shown() -> None:
             "client certificate required",
         ),
         (400, "<title>400 The SSL certificate error</title>", None, "client certificate refused"),
-        (400, "bad", None, "HTTP 400"),
+        (400, "bad", None, "bad request"),
+        (418, "", None, "HTTP 418"),
         (401, "", None, "credentials required"),
         (403, "", "http://proxy:3128", "forbidden"),
         (407, "", "http://proxy:3128", "proxy credentials required"),

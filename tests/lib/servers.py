@@ -358,8 +358,17 @@ class _ProxyHandler(BaseHTTPRequestHandler):
 
     def do_CONNECT(self) -> None:
         target = self.path
-        self.server.proxy.tunnels.append(target)
         self.close_connection = True
+        password = self.server.proxy.password
+        if password is not None:
+            token = base64.b64encode(":".join(password).encode()).decode()
+            if self.headers.get("Proxy-Authorization", "") != f"Basic {token}":
+                self.send_response(407, "Proxy Authentication Required")
+                self.send_header("Proxy-Authenticate", 'Basic realm="proxy"')
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+        self.server.proxy.tunnels.append(target)
         host, _, port = target.rpartition(":")
         host = host.strip("[]")
         if self.server.proxy.bump is not None:
@@ -449,7 +458,8 @@ class ConnectProxy(_Served):
     every CONNECT, speaks TLS itself with that leaf inside the tunnel and
     answers ``bump_status`` with squid's headers (``server`` as its Server
     header), as squid's ssl-bump does when the server cannot be reached;
-    ``bumped`` holds each request line.
+    ``bumped`` holds each request line. With ``password`` (user, password) a
+    CONNECT without them is answered 407.
     """
 
     def __init__(
@@ -460,7 +470,9 @@ class ConnectProxy(_Served):
         bump: Optional[ssl.SSLContext] = None,
         bump_status: int = 502,
         server: str = "squid/6.10",
+        password: Optional[Tuple[str, str]] = None,
     ) -> None:
+        self.password = password
         if ask_client_cert is not None and tls is not None:
             tls.verify_mode = ssl.CERT_OPTIONAL
             ask_client_cert.configure_trust(tls)
