@@ -56,7 +56,8 @@ def run(output: str, out: TextIO, err: TextIO, verbose: bool = False) -> int:
             shown = label if where == "system" else f"{label}: {where}"
             err.write(escape(f"{shown}: {_count(len(ders))}") + "\n")
             for path, why in skipped:
-                err.write(escape(f"  skipped {path}: {why} (OpenSSL skips it too)") + "\n")
+                also = "" if why == stores.SPECIAL else " (OpenSSL skips it too)"
+                err.write(escape(f"  skipped {path}: {why}{also}") + "\n")
     certificates = unique(iter(found))
     text = render(sources, certificates)
     if output == "-":

@@ -286,8 +286,9 @@ def hashed_files(directory: str) -> Tuple[List[str], List[Tuple[str, str]]]:
     it, and passes over a name it cannot open: a dangling symlink (a CA file
     deleted without ``update-ca-certificates``) or a file it may not read.
     So do pip, ``check``, ``status`` and ``export``. Returns the readable
-    paths, and (path, why) for each skipped one; a FIFO, socket or device
-    is left to the caller (it is refused, never read).
+    paths, and (path, why) for each skipped one. A FIFO, socket or device is
+    skipped too (``SPECIAL``): it is never read, and a store that holds one
+    is refused (``_load_directory``).
     """
     readable: List[str] = []
     skipped: List[Tuple[str, str]] = []
@@ -297,11 +298,17 @@ def hashed_files(directory: str) -> Tuple[List[str], List[Tuple[str, str]]]:
         if kind == "missing":
             why = "a dangling symbolic link" if os.path.islink(path) else "gone"
             skipped.append((path, why))
+        elif kind == "special":
+            skipped.append((path, SPECIAL))
         elif kind == "file" and not os.access(path, os.R_OK):
             skipped.append((path, "cannot be read (permission denied)"))
         elif kind != "directory":
             readable.append(path)
     return readable, skipped
+
+
+#: why a hashed name is never read: it is a FIFO, a socket or a device
+SPECIAL = "not a regular file (a FIFO, socket or device): never read"
 
 
 class Named(Protocol):
@@ -360,8 +367,8 @@ def _load_directory(context: ssl.SSLContext, path: str, named: Named) -> None:
             f"directory {path!r} holds no OpenSSL-hashed certificates "
             "(run 'openssl rehash' on it, or name a PEM file)"
         )
-    for found in hashed_files(path)[0]:
-        if file_kind(found) == "special":
+    for found, why in hashed_files(path)[1]:
+        if why == SPECIAL:
             raise named.error(f"{found!r} is not a regular file")
     context.load_verify_locations(capath=path)
 

@@ -31,6 +31,7 @@ from lib.components import (
     PUBLIC,
     Components,
     dependency_wheels,
+    interpreter,
     require_no_network,
     running,
     scrubbed,
@@ -76,8 +77,10 @@ def components(tmp_path_factory: pytest.TempPathFactory, tools: Path) -> Iterato
 
 @pytest.fixture(scope="module", params=PAIRS, ids=[f"py{py}-pip{pip}" for py, pip in PAIRS])
 def pair(request: pytest.FixtureRequest, project_wheel: Path) -> Venv:
-    """The cached venv of one pair, with the project installed."""
+    """The cached venv of one pair, with the project installed (a missing CPython is a
+    failure where the tier is required)."""
     python_version, pip_version = request.param
+    interpreter(python_version)
     return make_venv(python_version, pip_version, project_wheel)
 
 
@@ -160,9 +163,14 @@ def test_behind_the_bumping_squid_pip_needs_the_shim_and_every_store_works(
     for mode, env in stores(c, home).items():
         before = len(c.squid_log())
         out = home / f"wheels-{mode}"
-        args = ["wheel", "--no-deps", "--no-cache-dir", "-w", str(out), "--index-url", public]
-        proc = pip(pair, home, [*args, "buildme", "tinypkg"], c.squid, env)
+        args = ["wheel", "-v", "--no-deps", "--no-cache-dir", "-w", str(out)]
+        args += ["--index-url", public, "buildme", "tinypkg"]
+        proc = pip(pair, home, args, c.squid, env)
         assert proc.returncode == 0, (mode, proc.stdout + proc.stderr)
+        # the shim's trust, not pip's own (pip 26.3 alone reads SSL_CERT_FILE too)
+        store = env["PIP_TRUSTSHIM_STORE"]
+        said = proc.stdout + proc.stderr
+        assert f"  store: {store} (from environment variable PIP_TRUSTSHIM_STORE)" in said
         built = sorted(p.name for p in out.iterdir())
         assert built == ["buildme-1.0-py3-none-any.whl", "tinypkg-1.0-py3-none-any.whl"], built
         log = since(c.squid_log(), before)
@@ -345,19 +353,21 @@ def test_seed_serves_venvs_made_by_venv_and_virtualenv(
         assert accepted(download(target, home, c.url(PUBLIC), c.squid, env)), maker
 
 
-TOX_INI = """[tox]
-env_list = seeded
-skipsdist = true
+#: docs/cli.md's tox recipe (its block marked ``<!-- tox-recipe -->``)
+TOX_RECIPE = marked_block(REPO_ROOT / "docs" / "cli.md", "tox-recipe")
 
-[testenv:seeded]
-basepython = {python}
-skip_install = true
-pass_env = HTTPS_PROXY, PIP_*
-allowlist_externals = {seeder}
-# tox installs deps before commands_pre: seed first, install in commands
-commands_pre = {seeder} -m pip_trustshim seed {{envdir}}
-commands = python -m pip download --no-deps -d {{envtmpdir}}/dl --index-url {index} tinypkg
-"""
+
+def tox_ini(python: str, index: str) -> str:
+    """The recipe's ``[testenv]`` as documented, for an env ``seeded`` on ``python``, its
+    ``commands`` (the project's installs and tests) a download from ``index`` instead."""
+    lines = TOX_RECIPE.splitlines()
+    assert lines[0] == "[testenv]" and "commands_pre = pip-trustshim seed {envdir}" in lines
+    kept = [line for line in lines if not line.startswith(("commands =", " "))]
+    download = f"python -m pip download --no-deps -d {{envtmpdir}}/dl --index-url {index} tinypkg"
+    return "\n".join(
+        ["[tox]", "env_list = seeded", "skipsdist = true", "", *kept]
+        + [f"basepython = {python}", f"commands = {download}", "", "[testenv:seeded]", ""]
+    )
 
 
 def test_seed_in_tox_commands_pre_serves_the_installs_in_commands(
@@ -369,9 +379,7 @@ def test_seed_in_tox_commands_pre_serves_the_installs_in_commands(
     project = tmp_path / "project"
     project.mkdir()
     python = os.path.realpath(pair.python)
-    (project / "tox.ini").write_text(
-        TOX_INI.format(python=python, seeder=pair.python, index=c.url(PUBLIC))
-    )
+    (project / "tox.ini").write_text(tox_ini(python, c.url(PUBLIC)))
     env = scrubbed(
         c.tools / "bin",
         home,
@@ -385,6 +393,7 @@ def test_seed_in_tox_commands_pre_serves_the_installs_in_commands(
         PIP_RETRIES="0",
         **corporate(c),
     )
+    env["PATH"] = f"{pair.bin}{os.pathsep}{env['PATH']}"  # the pip-trustshim the recipe runs
     command = [str(c.tools / "bin" / "tox"), "-c", str(project / "tox.ini"), "-e", "seeded"]
     command += ["--workdir", str(tmp_path / "toxwork")]
     done = subprocess.run(

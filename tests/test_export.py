@@ -9,6 +9,7 @@ servers that pip with the shim accepts, and refuse the others.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import shutil
 import socket
@@ -23,6 +24,7 @@ from lib.pki import Pki
 from lib.running import UNKNOWN_ISSUER, assert_downloaded, assert_refused, download, shim
 from lib.servers import TlsIndex
 from lib.venvs import Venv
+from pip_trustshim import stores
 
 PEM = re.compile(r"-----BEGIN CERTIFICATE-----\n.*?\n-----END CERTIFICATE-----\n", re.S)
 
@@ -206,6 +208,27 @@ def test_a_dangling_symlink_in_a_hashed_directory_is_skipped_and_named_under_v(
         assert loud.returncode == 0 and loud.stdout.count("BEGIN CERTIFICATE") == len(expected)
         skipped = f"  skipped {dangling}: a dangling symbolic link (OpenSSL skips it too)"
         assert skipped in loud.stderr.splitlines(), loud.stderr
+
+
+def test_a_fifo_in_the_systems_hashed_directory_is_never_read(
+    venv: Venv, home: Path, pki: Pki
+) -> None:
+    """A FIFO with a hashed name in the OS store's directory: export neither hangs nor
+    reads it, and names it under -v (a store naming that directory is refused)."""
+    hashed = home / "certs"
+    hashed.mkdir()
+    (hashed / f"{subject_hash(pki.proxy_ca_pem)}.0").write_bytes(pki.proxy_ca_pem.read_bytes())
+    fifo = hashed / "0badc0de.0"
+    os.mkfifo(fifo)
+    env = shim("system", SSL_CERT_FILE=str(pki.ca_pem), SSL_CERT_DIR=str(hashed))
+    loud = export(venv, home, env, "-v")
+    assert loud.returncode == 0, loud.stderr
+    assert PEM.findall(loud.stdout) == [
+        ca.cert_pem.bytes().decode() for ca in (pki.ca, pki.proxy_ca)
+    ]
+    assert f"  skipped {fifo}: {stores.SPECIAL}" in loud.stderr.splitlines(), loud.stderr
+    refused = export(venv, home, shim(str(hashed)))
+    assert refused.returncode == 2 and "is not a regular file" in refused.stderr, refused.stderr
 
 
 def test_export_o_writes_through_a_symlink_as_enable_does(venv: Venv, home: Path, pki: Pki) -> None:

@@ -45,7 +45,7 @@ import pytest
 import trustme
 
 from lib.dists import make_setuptools_sdist, make_wheel
-from lib.interpreters import require_python
+from lib.interpreters import find_python, python_env_var
 from lib.venvs import _build_venv, _locked, cache_root, download_wheel, scrubbed_env, wheel_cache
 
 #: the tools the tier installs from the package registry (one venv, see tools_venv)
@@ -84,6 +84,14 @@ def unavailable(reason: str) -> NoReturn:
     if os.environ.get("TRUSTSHIM_COMPONENTS_REQUIRED") == "1":
         pytest.fail(f"components tier required, but {reason}", pytrace=False)
     pytest.skip(f"components tier: {reason}")
+
+
+def interpreter(version: str) -> Path:
+    """CPython ``version``, or a loud skip (a failure where the tier is required)."""
+    found = find_python(version)
+    if found is None:
+        unavailable(f"CPython {version} not found (set {python_env_var(version)} or install it)")
+    return found
 
 
 def require_programs() -> None:
@@ -126,7 +134,7 @@ def tools_venv() -> Path:
         dependency_wheels()
         if marker.exists() and marker.read_text() == wanted:
             return path
-        python = require_python(TOOLS_PYTHON)
+        python = interpreter(TOOLS_PYTHON)
         _build_venv(path, python, TOOLS_PYTHON, "26.3")
         command = [str(path / "bin" / "python"), "-m", "pip", "install", "-q"]
         done = subprocess.run(
@@ -310,6 +318,8 @@ def start_squid(
         f"tls_outgoing_options cafile={upstream_cas}",
         f"hosts_file {hosts}",
         "dns_nameservers 127.0.0.1",
+        "udp_incoming_address 127.0.0.1",
+        "udp_outgoing_address 127.0.0.1",
         "acl loopback src 127.0.0.1/32",
         "http_access allow loopback",
         "http_access deny all",
