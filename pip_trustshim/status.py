@@ -31,10 +31,15 @@ RUNTIME = tuple(
     f"pip_trustshim.{name}"
     for name in ("errors", "settings", "stores", "trust", "pipconfig", "patch", "hook")
 )
+#: the first line, by whether the shim is on and whether the installation is damaged
 HEADLINES = {
-    "on": "pip-trustshim is on",
-    "off": "pip-trustshim is off",
-    "error": "pip-trustshim cannot tell whether it is on (see the error below)",
+    ("on", False): "pip-trustshim is on",
+    ("off", False): "pip-trustshim is off",
+    ("error", False): "pip-trustshim cannot tell whether it is on (see the error below)",
+    ("on", True): "pip-trustshim is on, but its installation is DAMAGED (see below)",
+    ("off", True): "pip-trustshim is off, but its installation is DAMAGED (see below)",
+    ("error", True): "pip-trustshim cannot tell whether it is on: its installation is DAMAGED "
+    "(see below)",
 }
 
 
@@ -259,13 +264,7 @@ def site_dirs() -> List[str]:
 
 def render(report: Dict[str, Any]) -> str:
     """The report as text for a person, every line escaped (``errors.escape``)."""
-    lines = [HEADLINES[report["shim"]]]
-    if report["hook"]["problems"] and report["shim"] == "error":
-        lines[0] = (
-            "pip-trustshim cannot tell whether it is on: its installation is DAMAGED (see below)"
-        )
-    elif report["hook"]["problems"]:
-        lines[0] += ", but its installation is DAMAGED (see below)"
+    lines = [HEADLINES[report["shim"], bool(report["hook"]["problems"])]]
     settings = report["settings"]  # empty when they could not be read: nothing to say "none" of
     for name, setting in settings.items():
         if name.startswith("host-"):

@@ -25,7 +25,7 @@ from typing import Any, Dict, Iterator, List, Optional, Tuple
 import pytest
 import trustme
 
-from lib.pki import Pki
+from lib.pki import Pki, dated_ca_pem
 from lib.schemas import CLI_DOC, documented_keys, load, validate
 from lib.servers import ConnectProxy, TlsIndex
 from lib.venvs import Venv
@@ -815,18 +815,26 @@ def test_pair_a_name_that_cannot_be_resolved(venv: Venv, home: Path) -> None:
 
 
 def test_warns_as_status_does(venv: Venv, home: Path, index: TlsIndex, pki: Pki) -> None:
-    """A setting's name mistyped, a bundle others may write: check says so, as status does."""
+    """A setting's name mistyped, a CA out of date, a bundle others may write: check says
+    so, as status does."""
     bundle = home / "corp.pem"
     bundle.write_bytes(pki.ca_pem.read_bytes())
     bundle.chmod(0o666)
+    old = dated_ca_pem(home / "old.pem", "Old CA", -400, 30)
     env = {**ON, "PIP_TRUSTSHIM_STORE": str(bundle), "PIP_TRUSTSHIM_STOR": "certifi"}
+    env["PIP_TRUSTSHIM_EXTRA_CA"] = str(old)
     proc = check(venv, home, [index.url], env=env)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert proc.stdout.splitlines()[1:3] == [
+    status = cli(venv, ["status", "--json"], home, env=env)
+    out_of_date = [w for w in json.loads(status.stdout)["warnings"] if "'CN=Old CA'" in w]
+    assert len(out_of_date) == 1, status.stdout
+    assert proc.stdout.splitlines()[1:4] == [
         "warning: unknown environment variable PIP_TRUSTSHIM_STOR, ignored; did you mean "
         "'PIP_TRUSTSHIM_STORE'?",
+        f"warning: {out_of_date[0]}",
         f"warning: {bundle} is writable by group or others: whoever can write it decides "
         "what pip trusts",
     ]
     code, report = check_json(venv, home, [index.url], env=env)
-    assert len(report["warnings"]) == 2 and "PIP_TRUSTSHIM_STOR" in report["warnings"][0]
+    assert len(report["warnings"]) == 3 and "PIP_TRUSTSHIM_STOR" in report["warnings"][0]
+    assert report["warnings"][1] == out_of_date[0]

@@ -410,6 +410,13 @@ def test_enable_warns_when_overridden(venv: Venv, home: Path, pki: Pki) -> None:
     proc = cli(venv, ["disable"], home, env=env, config_file="")
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert "still sees trustshim.enabled = '1'" in proc.stderr
+    # a setting pip would stop on, from elsewhere: written, and the stop said
+    env["PIP_TRUSTSHIM_STORE"] = "/nowhere/ca.pem"
+    proc = cli(venv, ["enable"], home, env=env, config_file="")
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "wrote trustshim.enabled = yes" in proc.stdout
+    stop = "warning: pip will now stop with: pip-trustshim: trustshim.store = '/nowhere/ca.pem'"
+    assert stop in proc.stderr, proc.stderr
 
 
 def test_enable_site_level(

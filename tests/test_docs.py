@@ -51,6 +51,7 @@ from lib.venvs import (
     scrubbed_env,
     without_machine_config,
 )
+from pip_trustshim.status import HEADLINES
 
 UPDATE = os.environ.get("TRUSTSHIM_UPDATE_DOCS") == "1"
 #: the pair the transcripts come from: the newest default one (a stand-in where missing)
@@ -476,3 +477,12 @@ def test_no_message_is_copied_into_two_places() -> None:
                 copied.setdefault(line, []).append(path.name)
     twice = {line: f for line, f in copied.items() if len(f) > 1 or line in run}
     assert not twice, "\n".join(f"{sorted(f)}: {line}" for line, f in twice.items())
+
+
+def test_the_status_headlines_are_the_ones_cli_md_lists() -> None:
+    """Every first line ``status`` can print is listed in docs/cli.md's status section,
+    and the section lists no other."""
+    text = (REPO_ROOT / "docs" / "cli.md").read_text()
+    section = text[text.index("## status") : text.index("\n## ", text.index("## status") + 1)]
+    listed = re.findall(r"^  \* `(pip-trustshim [^`]*)`$", section, flags=re.M)
+    assert sorted(listed) == sorted(HEADLINES.values())
