@@ -397,6 +397,22 @@ LATER: Tuple[Mutation, ...] = (
         "in pip's truststore mode, the shim is exactly as strict as pip's truststore context",
     ),
     Mutation(
+        "check-trust-outlives-its-block",
+        "pip_trustshim/patch.py",
+        "    finally:\n        _given.trust = None\n",
+        "    finally:\n        pass\n",
+        ("tests/test_check_logic.py::test_fitting_with_fits_the_sessions_built_inside_only",),
+        "only check's own session gets check's trust: switched off, nothing of the shim runs",
+    ),
+    Mutation(
+        "check-trust-shared-by-threads",
+        "pip_trustshim/patch.py",
+        "_given = threading.local()",
+        '_given = type("Given", (), {"trust": None})()',
+        ("tests/test_check_logic.py::test_fitting_with_fits_the_sessions_built_inside_only",),
+        "check's trust reaches no session another thread builds meanwhile",
+    ),
+    Mutation(
         "tunnels-as-strict-as-pips-truststore-context",
         "pip_trustshim/patch.py",
         "return pips, (pips if _proxies_get_its_context(adapter) else urllib3), urllib3",
@@ -567,16 +583,32 @@ LATER: Tuple[Mutation, ...] = (
     Mutation(
         "seed-reads-the-working-directory",
         "pip_trustshim/seed.py",
-        "if p and os.path.realpath(p) not in (here, own)]",
-        "if p and os.path.realpath(p) != own]",
+        "if real != own and (real in sites or not below):",
+        "if real != own:",
         (
             e2e(
                 "test_seed",
                 "test_seed_never_takes_a_distribution_missing_here_from_the_working_directory",
                 NEW,
+                ".",
             ),
         ),
         "seed packs the installed distributions, never one from the working directory",
+    ),
+    Mutation(
+        "seed-reads-a-folder-below-the-working-directory",
+        "pip_trustshim/seed.py",
+        "below = os.path.commonpath([here, real]) == here",
+        "below = real == here",
+        (
+            e2e(
+                "test_seed",
+                "test_seed_never_takes_a_distribution_missing_here_from_the_working_directory",
+                NEW,
+                "sub",
+            ),
+        ),
+        "no command reads distributions from the working directory, or a folder below it",
     ),
     Mutation(
         "python-m-keeps-the-working-directory",

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from pathlib import Path
+from typing import Any, List
 
 import pytest
 
@@ -127,8 +129,13 @@ def test_fitting_with_fits_the_sessions_built_inside_only(
     patch.patch_session_module(module)
     view = trust.as_pip_sees_it()
     assert not view.settings.is_on()
+    elsewhere: List[Any] = []
     with patch.fitting_with(view.trust):
         inside = module.PipSession()
+        thread = threading.Thread(target=lambda: elsewhere.append(module.PipSession()))
+        thread.start()
+        thread.join()
     outside = module.PipSession()
     assert "cert_verify" in vars(inside.adapters["https://"])  # fitted: the shim's own
     assert "cert_verify" not in vars(outside.adapters["https://"])
+    assert "cert_verify" not in vars(elsewhere[0].adapters["https://"])  # another thread
