@@ -10,11 +10,13 @@ file, and the mutated file must compile, so a list that drifts from the code
 fails loudly.
 
 The tests build the project wheel from the copy they run in and install it
-into venvs kept under ``<test cache>/mutants`` (``TRUSTSHIM_TEST_CACHE``
+into venvs kept under ``<test cache>/mutants/wN`` (``TRUSTSHIM_TEST_CACHE``
 pointed there, sharing only the downloaded wheels): the real checkout's
 venvs never see a mutant. Reusing those venvs between mutants is safe: a
 venv with the project reinstalls it whenever the wheel's sha256 differs,
-and is rebuilt when anything else in its site-packages changed.
+and is rebuilt when anything else in its site-packages changed. Mutations
+run two at a time (one per core, at most two), each worker in venvs of its
+own (``wN``): a mutant never runs in a venv another one is installing into.
 
 Usage: ``python tests/mutants.py [NAME...]`` (``tox -e mutants``); exit
 status 0 when every mutation was killed, 1 when one survived or errored, 2
@@ -24,10 +26,13 @@ when the list does not match the code.
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
+import itertools
 import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import xml.etree.ElementTree as ElementTree
 from dataclasses import dataclass
@@ -92,10 +97,20 @@ def apply(mutation: Mutation, root: Path) -> None:
     path.write_text(mutated(mutation, path.read_text()))
 
 
+#: how many mutations run at once, each with a test cache of its own
+WORKERS = max(1, min(2, os.cpu_count() or 1))
+_worker = threading.local()
+_numbers = itertools.count()
+_numbering = threading.Lock()
+
+
 def mutants_cache() -> Path:
-    """The mutants' own test cache: its venvs apart, the downloaded wheels shared."""
+    """This worker's own test cache: its venvs apart, the downloaded wheels shared."""
+    if not hasattr(_worker, "number"):
+        with _numbering:
+            _worker.number = next(_numbers)
     real = Path(os.environ.get("TRUSTSHIM_TEST_CACHE") or REPO / ".test-cache")
-    cache = real / "mutants"
+    cache = real / "mutants" / f"w{_worker.number}"
     cache.mkdir(parents=True, exist_ok=True)
     (real / "wheels").mkdir(exist_ok=True)
     wheels = cache / "wheels"
@@ -168,14 +183,23 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     start = time.monotonic()
     every = list(dict.fromkeys(test for mutation in chosen for test in mutation.tests))
     print(f"mutants: {len(every)} tests on an unmutated copy first", flush=True)
-    baseline = in_copy(None, every)
-    print(f"  unmutated: {baseline.verdict} ({baseline.seconds:.0f} s)", flush=True)
-    if baseline.verdict != "passed":
-        print(f"mutants: the listed tests must all pass on the unmutated code\n{baseline.detail}")
-        return 1
+    with concurrent.futures.ThreadPoolExecutor(WORKERS) as pool:  # its threads' caches
+        baseline = pool.submit(in_copy, None, every).result()
+        print(f"  unmutated: {baseline.verdict} ({baseline.seconds:.0f} s)", flush=True)
+        if baseline.verdict != "passed":
+            print(f"mutants: the listed tests must all pass unmutated\n{baseline.detail}")
+            return 1
+        results = ordered(pool, chosen)
+    return summary(results, start)
+
+
+def ordered(
+    pool: concurrent.futures.ThreadPoolExecutor, chosen: Sequence[Mutation]
+) -> List[Tuple[Mutation, str, Run]]:
+    """Each mutation's verdict, run in ``pool``, printed in the list's order."""
     results: List[Tuple[Mutation, str, Run]] = []
-    for number, mutation in enumerate(chosen, 1):
-        run = in_copy(mutation, mutation.tests)
+    runs = pool.map(lambda mutation: in_copy(mutation, mutation.tests), chosen)
+    for number, (mutation, run) in enumerate(zip(chosen, runs), 1):
         verdict = VERDICTS[run.verdict]
         results.append((mutation, verdict, run))
         first, *rest = run.detail.splitlines() or [""]
@@ -184,6 +208,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         if verdict == "error":
             print("\n".join(rest))
         sys.stdout.flush()
+    return results
+
+
+def summary(results: List[Tuple[Mutation, str, Run]], start: float) -> int:
+    """The table of verdicts and the closing line; 0 when every mutation was killed."""
     print("\n| mutation | what it breaks | tests | result |\n|---|---|---|---|")
     for mutation, verdict, run in results:
         tests = "<br>".join(f"`{test.replace('tests/', '')}`" for test in mutation.tests)
