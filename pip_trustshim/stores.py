@@ -5,8 +5,8 @@ OpenSSL hashed directory added to it. Every context is
 ``PROTOCOL_TLS_CLIENT`` with the certificate check on, and is exactly as
 strict as a ``Template`` (read from the context pip itself would use): the
 same verify flags, protocol versions, options, ciphers and host name check;
-only the trust anchors differ. Anything that cannot be loaded is an error naming where
-it came from, in plain words (a FIFO, a truncated PEM block, a malformed
+only the trust anchors differ. Anything that cannot be loaded is an error
+naming where it came from, in plain words (a FIFO, a truncated PEM block, a malformed
 certificate and where it is); there is no fallback to another store.
 """
 
@@ -279,6 +279,10 @@ def hashed_names(directory: str) -> List[str]:
         return []
 
 
+#: why a hashed name is never read: it is a FIFO, a socket or a device
+SPECIAL = "not a regular file (a FIFO, socket or device): never read"
+
+
 def hashed_files(directory: str) -> Tuple[List[str], List[Tuple[str, str]]]:
     """The hashed files of a directory that OpenSSL can read, and those it skips.
 
@@ -305,10 +309,6 @@ def hashed_files(directory: str) -> Tuple[List[str], List[Tuple[str, str]]]:
         elif kind != "directory":
             readable.append(path)
     return readable, skipped
-
-
-#: why a hashed name is never read: it is a FIFO, a socket or a device
-SPECIAL = "not a regular file (a FIFO, socket or device): never read"
 
 
 class Named(Protocol):
