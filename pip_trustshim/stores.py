@@ -6,8 +6,9 @@ OpenSSL hashed directory added to it. Every context is
 strict as a ``Template`` (read from the context pip itself would use): the
 same verify flags, protocol versions, options, ciphers and host name check;
 only the trust anchors differ. Anything that cannot be loaded is an error
-naming where it came from, in plain words (a FIFO, a truncated PEM block, a malformed
-certificate and where it is); there is no fallback to another store.
+naming where it came from, in plain words (a FIFO, a truncated PEM block, a
+malformed certificate and where it is); there is no fallback to another
+store.
 """
 
 from __future__ import annotations
