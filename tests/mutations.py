@@ -576,6 +576,7 @@ LATER: Tuple[Mutation, ...] = (
                 "test_seed",
                 "test_seed_never_takes_a_distribution_missing_here_from_the_working_directory",
                 NEW,
+                ".",
             ),
         ),
         "seed packs the installed distributions, never one from the working directory",
