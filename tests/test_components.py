@@ -231,6 +231,56 @@ def test_through_the_rogue_squid_the_internal_ca_is_refused_for_the_public_name(
     assert accepted(stock)
 
 
+# ------------------------------------------------------------------------ check
+
+
+def check_and_download(
+    venv: Venv, home: Path, c: Components, env: Dict[str, str], package: str
+) -> Tuple[subprocess.CompletedProcess[str], subprocess.CompletedProcess[str]]:
+    """``pip-trustshim check --package PACKAGE`` and ``pip download PACKAGE``, both through
+    the bumping squid with pip's indexes from ``env``: they agree (exit 0 together)."""
+    extra = {"HTTPS_PROXY": c.squid, **env}
+    checked = venv.run(["-m", "pip_trustshim", "check", "--package", package], home, env=extra)
+    args = ["download", "-d", str(home / "check-dl"), "--no-cache-dir", package]
+    downloaded = pip(venv, home, args, c.squid, env)
+    both = f"--- check\n{checked.stdout}{checked.stderr}--- pip\n{downloaded.stdout}"
+    both += downloaded.stderr
+    assert "Traceback" not in both and checked.returncode in (0, 1), both
+    assert (checked.returncode == 0) == (downloaded.returncode == 0), both
+    return checked, downloaded
+
+
+def test_check_says_what_pip_meets_behind_the_real_squid_and_nginx(
+    pair: Venv, components: Components, home: Path
+) -> None:
+    """check against what nobody here wrote: squid's forged chain, squid's own error page
+    for a host it cannot reach, nginx's 400 for a missing client certificate; each time
+    pip download of the same project fails too, and both pass once the trust is right."""
+    c = components
+    indexes = {"PIP_INDEX_URL": c.url(PUBLIC), "PIP_EXTRA_INDEX_URL": c.url(PRIVATE)}
+    env = {**corporate(c), **indexes}
+    checked, _ = check_and_download(pair, home, c, env, "corppkg")
+    assert checked.returncode == 0, checked.stdout
+    assert f"OK  {c.url(PRIVATE)}corppkg/ 200 (via {c.squid}; " in checked.stdout
+    # squid's chain, its CA not trusted
+    no_proxy_ca = {k: v for k, v in env.items() if k != "PIP_TRUSTSHIM_EXTRA_CA"}
+    checked, _ = check_and_download(pair, home, c, no_proxy_ca, "tinypkg")
+    assert f"FAIL  {c.url(PUBLIC)}tinypkg/: self-signed certificate in chain" in checked.stdout
+    # nginx's 400: the private index wants a client certificate that is not configured
+    no_client_cert = {k: v for k, v in env.items() if k != "PIP_TRUSTSHIM_HOST_CLIENT_CERT"}
+    checked, _ = check_and_download(pair, home, c, no_client_cert, "corppkg")
+    line = f"FAIL  {c.url(PRIVATE)}corppkg/ 400: client certificate required"
+    assert line in checked.stdout, checked.stdout
+    assert "answered by: Server: 'nginx" in checked.stdout, checked.stdout
+    # a server squid cannot reach (nothing listens on port 1): squid answers inside the
+    # TLS it bumped, with its forged certificate
+    nowhere = {**env, "PIP_INDEX_URL": f"https://{PUBLIC}:1/simple/"}
+    nowhere.pop("PIP_EXTRA_INDEX_URL")
+    checked, _ = check_and_download(pair, home, c, nowhere, "tinypkg")
+    assert ": a proxy answered (via " in checked.stdout, checked.stdout
+    assert "X-Squid-Error: 'ERR_" in checked.stdout, checked.stdout
+
+
 # --------------------------------------------------------- export, other tools
 
 
