@@ -37,6 +37,7 @@ from typing import Any, Dict, List, Optional, TextIO, Tuple
 
 from . import exitcodes
 from .errors import ShimError, escape
+from .status import site_dirs
 
 #: the distributions seeded, and the oldest Python each one needs in TARGET
 SEEDED = (("pip-trustshim", (3, 8)), ("certifi", (3, 8)), ("truststore", (3, 10)))
@@ -175,7 +176,7 @@ def search_path() -> List[str]:
     may too: a planted ``certifi-*.dist-info`` there must never be packed."""
     own = os.path.realpath(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     here = os.path.realpath(os.getcwd())
-    sites = set(map(os.path.realpath, _site_dirs()))
+    sites = set(map(os.path.realpath, site_dirs()))
     rest = []
     for entry in filter(None, sys.path):
         real = os.path.realpath(entry)
@@ -183,18 +184,6 @@ def search_path() -> List[str]:
         if real != own and (real in sites or not below):
             rest.append(entry)
     return [own, *rest]
-
-
-def _site_dirs() -> List[str]:
-    """This Python's site directories (the user's too, where it has one)."""
-    import site
-
-    found = list(getattr(site, "getsitepackages", lambda: [])())
-    try:
-        found.append(site.getusersitepackages())
-    except (AttributeError, TypeError):
-        pass
-    return found
 
 
 def distribution(name: str) -> Optional[metadata.Distribution]:
